@@ -1,0 +1,58 @@
+# Every target that needs the virtual environment depends on $(STAMP), so a fresh clone
+# needs no other step. The stamp is keyed on pyproject.toml: re-running is a no-op.
+include tests/utils/services.env
+export
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+EXTRAS ?= dev
+PYTEST := $(PY) -m pytest
+
+.PHONY: install test test-unit test-integration test-e2e demo bench bench-peer bench-report \
+        lint typecheck services-up services-down services-status clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PYTEST) tests
+
+test-unit: $(STAMP)
+	$(PYTEST) tests/unit
+
+test-integration: $(STAMP)
+	$(PYTEST) tests/integration
+
+test-e2e: $(STAMP)
+	$(PYTEST) tests/e2e
+
+demo: $(STAMP)
+	$(PY) -m tests.demo
+
+bench: $(STAMP)
+	$(PY) -m tests.benchmarks
+
+lint: $(STAMP)
+	$(PY) -m ruff check kaizen tests conftest.py
+	$(PY) -m ruff format --check kaizen tests conftest.py
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+services-up: $(STAMP)
+	$(PY) -m tests.utils.docker_config up
+
+services-down: $(STAMP)
+	$(PY) -m tests.utils.docker_config down
+
+services-status: $(STAMP)
+	$(PY) -m tests.utils.docker_config status
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
