@@ -1,0 +1,5 @@
+"""Root conftest: registers the toolkit's pytest plugins (one small module per concern)."""
+
+pytest_plugins = [
+    "tests.utils.pytest_tiers",
+]
