@@ -1,0 +1,237 @@
+"""Agents: a signature, a validated config and a provider, run through the workflow core.
+
+`agent.run()` executes the agent's own one-node workflow (`agent.to_workflow()`), exactly as
+a user would compose it, so there is one execution path to test and to trust.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kaizen.errors import (
+    KaizenError,
+    OutputValidationError,
+    SignatureValidationError,
+    WorkflowExecutionError,
+)
+from kaizen.providers.base import Completion, CompletionRequest, Provider
+from kaizen.providers.registry import get_provider, provider_factory
+from kaizen.signatures import compile_signature
+
+if TYPE_CHECKING:
+    from kaizen.config import AgentConfig
+    from kaizen.signatures import CompiledSignature, Signature
+    from kaizen.workflow import Workflow, WorkflowBuilder
+
+DEFAULT_SIGNATURE = "question -> answer"
+META = "_meta"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunMeta:
+    """What a run cost: summed over every attempt the agent needed."""
+
+    usage: Usage
+    raw_output: str
+    attempts: int
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentResult:
+    """The one result type of `run` and `arun`: validated outputs plus usage and timing.
+
+    Output fields read as items or attributes: `result["answer"]` or `result.answer`.
+    """
+
+    agent_id: str
+    outputs: Mapping[str, Any]
+    usage: Usage
+    duration_ms: float
+    run_id: str
+    raw_output: str
+    attempts: int
+    model: str
+
+    def __getitem__(self, name: str) -> Any:
+        return self.outputs[name]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.outputs[name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute or output {name!r} "
+                f"(outputs: {', '.join(self.outputs)})"
+            ) from None
+
+    @property
+    def timing(self) -> dict[str, float]:
+        return {"duration_ms": self.duration_ms}
+
+
+class Agent:
+    """An LLM-backed callable with a typed signature. Create it with `Kaizen.create_agent`."""
+
+    __slots__ = ("_provider", "_workflow", "agent_id", "compiled", "config", "signature")
+
+    def __init__(
+        self, agent_id: str, config: AgentConfig, signature: type[Signature] | str | None = None
+    ) -> None:
+        provider_factory(config.provider)  # fail now, not at the first run, on a bad name
+        self.agent_id = agent_id
+        self.config = config
+        self.signature = signature if signature is not None else DEFAULT_SIGNATURE
+        self.compiled: CompiledSignature = compile_signature(self.signature)
+        self._provider: Provider | None = None
+        self._workflow: Workflow | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Agent({self.agent_id!r}, provider={self.config.provider!r}, "
+            f"model={self.config.model!r}, signature={self.compiled.name!r})"
+        )
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in self.compiled.outputs)
+
+    @property
+    def provider(self) -> Provider:
+        """Created on first use, so a thousand idle agents hold no clients."""
+        if self._provider is None:
+            self._provider = get_provider(self.config)
+        return self._provider
+
+    # -- composition -----------------------------------------------------------------------
+
+    def to_workflow(self) -> WorkflowBuilder:
+        """A builder holding this agent as an `LLMAgentNode` whose id is the agent id."""
+        from kaizen.workflow import WorkflowBuilder
+
+        builder = WorkflowBuilder(name=f"agent:{self.agent_id}")
+        builder.add_node("LLMAgentNode", self.agent_id, {"agent": self})
+        return builder
+
+    def _built(self) -> Workflow:
+        if self._workflow is None:
+            self._workflow = self.to_workflow().build()
+        return self._workflow
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self, **inputs: Any) -> AgentResult:
+        from kaizen.workflow.runtime import LocalRuntime
+
+        started = time.perf_counter()
+        try:
+            results, run_id = LocalRuntime().execute(self._built(), {self.agent_id: inputs})
+        except WorkflowExecutionError as exc:
+            raise _unwrap(exc) from exc
+        return self._result(results[self.agent_id], run_id, started)
+
+    async def arun(self, **inputs: Any) -> AgentResult:
+        from kaizen.workflow.runtime import AsyncLocalRuntime
+
+        started = time.perf_counter()
+        try:
+            results, run_id = await AsyncLocalRuntime().execute(
+                self._built(), {self.agent_id: inputs}
+            )
+        except WorkflowExecutionError as exc:
+            raise _unwrap(exc) from exc
+        return self._result(results[self.agent_id], run_id, started)
+
+    def stream(self, **inputs: Any) -> Iterator[str]:
+        """Raw text chunks as the model produces them (unvalidated; use `run` for outputs)."""
+        values = self.compiled.validate_inputs(inputs)
+        yield from self.provider.stream(self._request(self.compiled.render_prompt(values), 0))
+
+    def _result(self, output: dict[str, Any], run_id: str, started: float) -> AgentResult:
+        meta: RunMeta = output[META]
+        return AgentResult(
+            agent_id=self.agent_id,
+            outputs={k: v for k, v in output.items() if k != META},
+            usage=meta.usage,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            run_id=run_id,
+            raw_output=meta.raw_output,
+            attempts=meta.attempts,
+            model=meta.model,
+        )
+
+    def _request(self, prompt: str, attempt: int) -> CompletionRequest:
+        cfg = self.config
+        return CompletionRequest(
+            model=cfg.model,
+            prompt=prompt,
+            system=cfg.system_prompt,
+            format=self.compiled.output_schema,
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+            # A retry with the same seed would reproduce the same bad output.
+            seed=None if cfg.seed is None else cfg.seed + attempt,
+            timeout=cfg.timeout,
+        )
+
+    def _accept(
+        self, completion: Completion, usage: Usage, attempts: list[Any]
+    ) -> dict[str, Any] | None:
+        try:
+            outputs = self.compiled.parse_output(completion.text)
+        except SignatureValidationError as exc:
+            attempts.append((completion.text, exc))
+            return None
+        outputs[META] = RunMeta(usage, completion.text, len(attempts) + 1, completion.model)
+        return outputs
+
+    def _invoke(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The node body: validate inputs, call the provider, validate outputs, retry."""
+        prompt = self.compiled.render_prompt(self.compiled.validate_inputs(inputs))
+        provider = self.provider
+        usage, attempts = Usage(), []  # type: ignore[var-annotated]
+        for attempt in range(self.config.max_retries + 1):
+            completion = provider.complete(self._request(prompt, attempt))
+            usage += Usage(completion.prompt_tokens, completion.completion_tokens)
+            accepted = self._accept(completion, usage, attempts)
+            if accepted is not None:
+                return accepted
+        raise OutputValidationError(self.agent_id, attempts)
+
+    async def _ainvoke(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        prompt = self.compiled.render_prompt(self.compiled.validate_inputs(inputs))
+        provider = self.provider
+        usage, attempts = Usage(), []  # type: ignore[var-annotated]
+        for attempt in range(self.config.max_retries + 1):
+            completion = await provider.acomplete(self._request(prompt, attempt))
+            usage += Usage(completion.prompt_tokens, completion.completion_tokens)
+            accepted = self._accept(completion, usage, attempts)
+            if accepted is not None:
+                return accepted
+        raise OutputValidationError(self.agent_id, attempts)
+
+
+def _unwrap(exc: WorkflowExecutionError) -> BaseException:
+    """An agent's workflow has one node: surface its typed error, not the wrapper."""
+    (error,) = exc.errors.values()
+    cause = error.__cause__
+    return cause if isinstance(cause, KaizenError) else error

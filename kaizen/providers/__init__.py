@@ -1,0 +1,21 @@
+"""LLM providers: a small protocol, a registry, and the Ollama provider (loaded lazily)."""
+
+from kaizen.providers.base import Completion, CompletionRequest, Provider
+from kaizen.providers.registry import (
+    available_providers,
+    get_provider,
+    provider_factory,
+    register_provider,
+    unregister_provider,
+)
+
+__all__ = [
+    "Completion",
+    "CompletionRequest",
+    "Provider",
+    "available_providers",
+    "get_provider",
+    "provider_factory",
+    "register_provider",
+    "unregister_provider",
+]

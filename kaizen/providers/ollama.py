@@ -1,0 +1,198 @@
+"""The Ollama provider, on the official `ollama` client.
+
+Imported only when an agent first uses `provider: ollama` (the client pulls in httpx and
+pydantic). Clients are shared per (URL, timeout), and per event loop for the async client,
+because building an httpx client costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import ollama
+
+from kaizen.config import DEFAULT_OLLAMA_URL
+from kaizen.errors import (
+    ModelNotFoundError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+from kaizen.providers.base import Completion, CompletionRequest
+
+if TYPE_CHECKING:
+    from kaizen.config import AgentConfig
+
+URL_ENV = "KAIZEN_OLLAMA_URL"
+MODEL_ENV = "KAIZEN_OLLAMA_MODEL"
+T = TypeVar("T")
+
+
+def default_base_url() -> str:
+    return os.environ.get(URL_ENV) or DEFAULT_OLLAMA_URL
+
+
+_sync_clients: dict[tuple[str, float], ollama.Client] = {}
+_async_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, float], ollama.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+class OllamaProvider:
+    """Completion over Ollama's /api/generate; a signature's schema goes in `format`."""
+
+    name = "ollama"
+
+    def __init__(self, base_url: str | None = None, timeout: float = 60.0) -> None:
+        self.base_url = (base_url or default_base_url()).rstrip("/")
+        self.timeout = float(timeout)
+
+    @classmethod
+    def for_config(cls, config: AgentConfig) -> OllamaProvider:
+        return cls(config.base_url, config.timeout)
+
+    # -- clients ------------------------------------------------------------------------
+
+    def _client(self) -> ollama.Client:
+        key = (self.base_url, self.timeout)
+        client = _sync_clients.get(key)
+        if client is None:
+            client = _sync_clients[key] = ollama.Client(host=self.base_url, timeout=self.timeout)
+        return client
+
+    def _aclient(self) -> ollama.AsyncClient:
+        loop = asyncio.get_running_loop()
+        per_loop = _async_clients.setdefault(loop, {})
+        key = (self.base_url, self.timeout)
+        client = per_loop.get(key)
+        if client is None:
+            client = per_loop[key] = ollama.AsyncClient(host=self.base_url, timeout=self.timeout)
+        return client
+
+    # -- request mapping ----------------------------------------------------------------
+
+    def _kwargs(self, request: CompletionRequest) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            options["num_predict"] = request.max_tokens
+        if request.seed is not None:
+            options["seed"] = request.seed
+        if request.stop:
+            options["stop"] = list(request.stop)
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "prompt": request.prompt,
+            "options": options,
+        }
+        if request.system:
+            kwargs["system"] = request.system
+        if request.format is not None:
+            kwargs["format"] = (
+                request.format if isinstance(request.format, str) else dict(request.format)
+            )
+        return kwargs
+
+    def _completion(self, request: CompletionRequest, response: Any, started: float) -> Completion:
+        return Completion(
+            text=response.response or "",
+            model=response.model or request.model,
+            prompt_tokens=response.prompt_eval_count or 0,
+            completion_tokens=response.eval_count or 0,
+            done_reason=response.done_reason or "stop",
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _translate(self, exc: BaseException, model: str) -> ProviderError:
+        url = self.base_url
+        if isinstance(exc, ollama.ResponseError):
+            if exc.status_code == 404 and "not found" in str(exc.error).lower():
+                return ModelNotFoundError(
+                    f"model {model!r} is not served: {exc.error}", provider=self.name, url=url
+                )
+            return ProviderResponseError(
+                f"server answered {exc.status_code}: {exc.error}",
+                provider=self.name,
+                url=url,
+                status=exc.status_code,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderTimeoutError(
+                f"no answer within {self.timeout:g}s", provider=self.name, url=url
+            )
+        if isinstance(exc, ConnectionError | httpx.TransportError):
+            return ProviderConnectionError(
+                f"cannot reach the Ollama server ({type(exc).__name__}); is it running? "
+                f"set {URL_ENV} or the agent's base_url",
+                provider=self.name,
+                url=url,
+            )
+        return ProviderResponseError(
+            f"unusable response: {type(exc).__name__}: {exc}", provider=self.name, url=url
+        )
+
+    _ERRORS = (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError)
+
+    def _guard(self, call: Callable[[], T], model: str) -> T:
+        try:
+            return call()
+        except self._ERRORS as exc:
+            raise self._translate(exc, model) from exc
+
+    # -- the protocol -------------------------------------------------------------------
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        started = time.perf_counter()
+        response = self._guard(
+            lambda: self._client().generate(**self._kwargs(request)), request.model
+        )
+        return self._completion(request, response, started)
+
+    async def acomplete(self, request: CompletionRequest) -> Completion:
+        started = time.perf_counter()
+        try:
+            response = await self._aclient().generate(**self._kwargs(request))
+        except self._ERRORS as exc:
+            raise self._translate(exc, request.model) from exc
+        return self._completion(request, response, started)
+
+    def stream(self, request: CompletionRequest) -> Iterator[str]:
+        try:
+            for part in self._client().generate(**self._kwargs(request), stream=True):
+                if part.response:
+                    yield part.response
+        except self._ERRORS as exc:
+            raise self._translate(exc, request.model) from exc
+
+    async def astream(self, request: CompletionRequest) -> AsyncIterator[str]:
+        try:
+            parts = await self._aclient().generate(**self._kwargs(request), stream=True)
+            async for part in parts:
+                if part.response:
+                    yield part.response
+        except self._ERRORS as exc:
+            raise self._translate(exc, request.model) from exc
+
+    def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        """Embeddings from /api/embed (used by semantic memory)."""
+        response = self._guard(lambda: self._client().embed(model=model, input=texts), model)
+        return [list(vector) for vector in response.embeddings]
+
+    async def aembed(self, texts: list[str], model: str) -> list[list[float]]:
+        try:
+            response = await self._aclient().embed(model=model, input=texts)
+        except self._ERRORS as exc:
+            raise self._translate(exc, model) from exc
+        return [list(vector) for vector in response.embeddings]
+
+    def list_models(self) -> list[str]:
+        response = self._guard(lambda: self._client().list(), "")
+        return [m.model for m in response.models if m.model]

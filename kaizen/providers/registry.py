@@ -1,0 +1,65 @@
+"""Name -> provider factory. Kaizen ships only real providers; tests register their own."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kaizen.errors import ProviderNotFoundError
+
+if TYPE_CHECKING:
+    from kaizen.config import AgentConfig
+    from kaizen.providers.base import Provider
+
+ProviderFactory = Callable[["AgentConfig"], "Provider"]
+
+
+def _ollama_factory(config: AgentConfig) -> Provider:
+    from kaizen.providers.ollama import OllamaProvider  # lazy: pulls in httpx and pydantic
+
+    return OllamaProvider.for_config(config)
+
+
+_FACTORIES: dict[str, ProviderFactory] = {"ollama": _ollama_factory}
+_BUILTIN = frozenset(_FACTORIES)
+
+
+def register_provider(name: str, factory: ProviderFactory, *, replace: bool = False) -> None:
+    """Make `factory(agent_config) -> Provider` available as `provider: name`."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"provider name must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise TypeError(f"provider factory for {name!r} must be callable")
+    if name in _FACTORIES and not replace:
+        raise ValueError(f"provider {name!r} is already registered; pass replace=True to override")
+    if name in _BUILTIN and replace:
+        raise ValueError(f"provider {name!r} is built in and cannot be replaced")
+    _FACTORIES[name] = factory
+
+
+def unregister_provider(name: str) -> None:
+    if name in _BUILTIN:
+        raise ValueError(f"provider {name!r} is built in and cannot be unregistered")
+    _FACTORIES.pop(name, None)
+
+
+def available_providers() -> tuple[str, ...]:
+    return tuple(sorted(_FACTORIES))
+
+
+def provider_factory(name: str) -> ProviderFactory:
+    """The factory for `name`; an unknown name fails with the registered ones."""
+    try:
+        return _FACTORIES[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, _FACTORIES, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ProviderNotFoundError(
+            f"no provider named {name!r}; {hint}registered: {', '.join(available_providers())}"
+            " (register one with kaizen.providers.register_provider)"
+        ) from None
+
+
+def get_provider(config: AgentConfig) -> Provider:
+    return provider_factory(config.provider)(config)

@@ -1,0 +1,140 @@
+"""Runtimes execute a built `Workflow`. Sync runs nodes in order; async runs every node as
+soon as its inputs exist, so independent branches overlap. Both never report a failed node
+as success: they raise `WorkflowExecutionError` with the partial results."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from kaizen.errors import NodeExecutionError, WorkflowExecutionError, WorkflowValidationError
+from kaizen.workflow.graph import Workflow
+
+Results = dict[str, dict[str, Any]]
+
+
+def _check(workflow: Any, parameters: Mapping[str, Mapping[str, Any]] | None) -> None:
+    if not isinstance(workflow, Workflow):
+        hint = "; call .build() on the WorkflowBuilder first" if hasattr(workflow, "build") else ""
+        raise TypeError(f"execute() needs a built Workflow, got {type(workflow).__name__}{hint}")
+    if parameters:
+        for node_id, params in parameters.items():
+            if node_id not in workflow.nodes:
+                raise WorkflowValidationError(
+                    f"parameters given for unknown node {node_id!r} "
+                    f"(nodes: {', '.join(workflow.order)})"
+                )
+            if not isinstance(params, Mapping):
+                raise WorkflowValidationError(
+                    f"parameters for node {node_id!r} must be a mapping, got "
+                    f"{type(params).__name__}"
+                )
+
+
+def _inputs_for(
+    workflow: Workflow,
+    node_id: str,
+    results: Results,
+    parameters: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    inputs = dict(parameters[node_id]) if parameters and node_id in parameters else {}
+    for conn in workflow.incoming[node_id]:
+        produced = results[conn.source]
+        try:
+            inputs[conn.target_input] = produced[conn.source_output]
+        except KeyError:
+            raise KeyError(
+                f"node {conn.source!r} produced no output {conn.source_output!r} "
+                f"(it produced: {', '.join(produced) or 'nothing'})"
+            ) from None
+    return inputs
+
+
+def _check_output(node_id: str, output: Any) -> dict[str, Any]:
+    if not isinstance(output, dict):
+        raise TypeError(f"node {node_id!r} returned {type(output).__name__}, expected a dict")
+    return output
+
+
+def _new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+class LocalRuntime:
+    """Executes a workflow in the calling thread, node by node in topological order."""
+
+    __slots__ = ()
+
+    def execute(
+        self,
+        workflow: Workflow,
+        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        run_id: str | None = None,
+    ) -> tuple[Results, str]:
+        _check(workflow, parameters)
+        run_id = run_id or _new_run_id()
+        results: Results = {}
+        errors: dict[str, BaseException] = {}
+        skipped: list[str] = []
+        for node_id in workflow.order:
+            if errors and not workflow.predecessors[node_id].isdisjoint(errors.keys() | skipped):
+                skipped.append(node_id)
+                continue
+            try:
+                inputs = _inputs_for(workflow, node_id, results, parameters)
+                results[node_id] = _check_output(node_id, workflow.nodes[node_id].run(**inputs))
+            except Exception as exc:
+                errors[node_id] = NodeExecutionError(node_id, exc).with_traceback(exc.__traceback__)
+                errors[node_id].__cause__ = exc
+        if errors:
+            raise WorkflowExecutionError(run_id, results, errors, skipped)
+        return results, run_id
+
+
+class AsyncLocalRuntime:
+    """Executes a workflow on the running event loop; independent nodes run concurrently."""
+
+    __slots__ = ()
+
+    async def execute(
+        self,
+        workflow: Workflow,
+        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        run_id: str | None = None,
+    ) -> tuple[Results, str]:
+        _check(workflow, parameters)
+        run_id = run_id or _new_run_id()
+        results: Results = {}
+        errors: dict[str, BaseException] = {}
+        skipped: list[str] = []
+        loop = asyncio.get_running_loop()
+        done: dict[str, asyncio.Future[bool]] = {n: loop.create_future() for n in workflow.order}
+
+        async def run_node(node_id: str) -> None:
+            ok = True
+            for pred in workflow.predecessors[node_id]:
+                ok = await done[pred] and ok
+            if not ok:
+                skipped.append(node_id)
+                done[node_id].set_result(False)
+                return
+            try:
+                inputs = _inputs_for(workflow, node_id, results, parameters)
+                output = await workflow.nodes[node_id].arun(**inputs)
+                results[node_id] = _check_output(node_id, output)
+                done[node_id].set_result(True)
+            except Exception as exc:
+                error = NodeExecutionError(node_id, exc)
+                error.__cause__ = exc
+                errors[node_id] = error
+                done[node_id].set_result(False)
+
+        await asyncio.gather(*(run_node(n) for n in workflow.order))
+        if errors:
+            raise WorkflowExecutionError(run_id, results, errors, skipped)
+        # Report results in execution order, not completion order, for reproducible output.
+        return {n: results[n] for n in workflow.order}, run_id
