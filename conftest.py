@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.utils.pytest_tiers",
+    "tests.utils.pytest_performance",
 ]
