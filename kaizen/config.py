@@ -208,7 +208,7 @@ class KaizenConfig(_Validated):
             "memory_max_turns": int,
         }
         values: dict[str, Any] = {}
-        for key in cls:
+        for key in cls.keys():
             raw = env.get(cls.ENV_PREFIX + key.upper())
             if raw is None:
                 continue
