@@ -11,7 +11,7 @@ import difflib
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any, ClassVar, Self
 
 from kaizen.errors import ConfigurationError
@@ -90,7 +90,11 @@ class _Validated:
         for key in mapping:
             if key not in known:
                 raise _unknown_key(str(key), known, cls._where)
-        return cls(**{**defaults, **mapping})
+        values = {**defaults, **mapping}
+        for field in fields(cls):  # type: ignore[arg-type]
+            if field.name not in values and field.default is MISSING:
+                raise ConfigurationError(field.name, f"required in the {cls._where}")
+        return cls(**values)
 
     def with_changes(self, **changes: Any) -> Self:
         """A validated copy with `changes` applied (the original is never mutated)."""
