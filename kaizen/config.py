@@ -229,6 +229,11 @@ def resolve_agent_config(
     """Copy (never mutate) the user's agent config, filling framework defaults."""
     if isinstance(config, AgentConfig):
         return config
+    if config is not None and not isinstance(config, Mapping):
+        raise ConfigurationError(
+            AgentConfig._where,
+            f"expected a mapping or AgentConfig, got {type(config).__name__}",
+        )
     mapping = dict(config or {})
     defaults: dict[str, Any] = {
         "provider": framework.default_provider,
