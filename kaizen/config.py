@@ -212,7 +212,7 @@ class KaizenConfig(_Validated):
             "memory_max_turns": int,
         }
         values: dict[str, Any] = {}
-        for key in cls.keys():
+        for key in (field.name for field in fields(cls)):  # not `in cls`: a class, not a dict
             raw = env.get(cls.ENV_PREFIX + key.upper())
             if raw is None:
                 continue
