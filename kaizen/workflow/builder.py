@@ -121,14 +121,20 @@ def _topological_order(
 
 
 def _find_cycle(successors: dict[str, list[str]], done: list[str]) -> str:
-    remaining = {n for n in successors if n not in set(done)}
-    start = next(n for n in successors if n in remaining)
-    path, seen = [start], {start: 0}
-    node = start
+    """Walk predecessors backwards: every node Kahn's algorithm left over has a left-over
+    predecessor (a forward walk can dead-end on a node that merely hangs off a cycle), so the
+    walk must revisit a node, and the revisited stretch, reversed, is a cycle."""
+    finished = set(done)
+    preds: dict[str, list[str]] = {n: [] for n in successors if n not in finished}
+    for source in preds:
+        for target in successors[source]:
+            if target in preds:
+                preds[target].append(source)
+    node = next(iter(preds))
+    path, seen = [node], {node: 0}
     while True:
-        node = next(s for s in successors[node] if s in remaining)
+        node = preds[node][0]
         if node in seen:
-            cycle = [*path[seen[node] :], node]
-            return " -> ".join(cycle)
+            return " -> ".join(reversed([*path[seen[node] :], node]))
         seen[node] = len(path)
         path.append(node)
