@@ -62,7 +62,18 @@ class Node:
 
 
 _REGISTRY: dict[str, type[Node]] = {}
+_builtins_loaded = False
 N = TypeVar("N", bound=type[Node])
+
+
+def _load_builtins() -> None:
+    """Import the built-in nodes once. Keyed on a flag, not on an empty registry: a user's
+    `@register_node` that runs first must not hide PythonCodeNode and friends."""
+    global _builtins_loaded
+    if not _builtins_loaded:
+        from kaizen.workflow import nodes  # noqa: F401  (registers the built-ins)
+
+        _builtins_loaded = True
 
 
 def register_node(cls: N | None = None, *, name: str | None = None, replace: bool = False) -> Any:
@@ -87,8 +98,7 @@ def register_node(cls: N | None = None, *, name: str | None = None, replace: boo
 
 def get_node_type(name: str) -> type[Node]:
     """Look a node type up; an unknown name fails with the closest registered names."""
-    if not _REGISTRY:
-        from kaizen.workflow import nodes  # noqa: F401  (registers the built-ins)
+    _load_builtins()
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
@@ -97,6 +107,5 @@ def get_node_type(name: str) -> type[Node]:
 
 
 def registered_node_types() -> tuple[str, ...]:
-    if not _REGISTRY:
-        from kaizen.workflow import nodes  # noqa: F401
+    _load_builtins()
     return tuple(sorted(_REGISTRY))
