@@ -67,8 +67,10 @@ class PythonCodeNode(Node):
         return dict(value)
 
     def _exec(self, inputs: dict[str, Any]) -> Any:
-        namespace: dict[str, Any] = dict(inputs)
-        exec(self._code, {"__builtins__": __builtins__}, namespace)
+        # One namespace as globals: with separate locals, comprehensions and functions
+        # defined in the code (their own scopes) could not see the inputs.
+        namespace: dict[str, Any] = {"__builtins__": __builtins__, **inputs}
+        exec(self._code, namespace)
         if "result" not in namespace:
             raise NameError("code did not assign `result`")
         return namespace["result"]
