@@ -38,14 +38,14 @@ from ._perf.tracker import (
 
 __all__ = [
     "BASELINE_DIR",
-    "SEED_LIMITS_MS",
+    "SEED_LIMITS_MS",  # noqa: F822 - lazy, see __getattr__
     "Baseline",
     "BaselineEntry",
     "BaselineNotFoundError",
     "BenchmarkResult",
     "BenchmarkSuite",
     "Comparison",
-    "KaizenFrameworkBenchmark",
+    "KaizenFrameworkBenchmark",  # noqa: F822 - lazy, see __getattr__
     "MachineClassMismatchError",
     "PerformanceAssertionError",
     "PerformanceMetrics",
