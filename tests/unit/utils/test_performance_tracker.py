@@ -10,12 +10,12 @@ import time
 import pytest
 
 from tests.utils import PerformanceTracker
+from tests.utils._perf.tracker import record_count
 from tests.utils.performance_tracker import (
     PerformanceAssertionError,
     PerformanceMetrics,
     recorded_metrics,
 )
-from tests.utils._perf.tracker import record_count
 
 MB = 1024 * 1024
 
@@ -182,7 +182,10 @@ def test_child_process_cpu_is_counted_when_asked() -> None:
 
 
 def test_live_child_server_cpu_is_counted() -> None:
-    code = "import sys, time\nd = time.process_time() + 0.1\nwhile time.process_time() < d: pass\nsys.stdin.read()"
+    code = (
+        "import sys, time\nd = time.process_time() + 0.1\n"
+        "while time.process_time() < d: pass\nsys.stdin.read()"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
     try:
         with PerformanceTracker("server", children=True) as tracker:

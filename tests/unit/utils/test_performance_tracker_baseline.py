@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.utils._perf.baseline import baseline_path
+from tests.utils._perf.stats import SampleStats
 from tests.utils.performance_tracker import (
     Baseline,
     BaselineNotFoundError,
@@ -16,8 +18,6 @@ from tests.utils.performance_tracker import (
     measure_reference,
     save_baseline,
 )
-from tests.utils._perf.baseline import baseline_path
-from tests.utils._perf.stats import SampleStats
 
 
 def ref(median: float, mad: float = 0.0) -> SampleStats:

@@ -25,7 +25,7 @@ def test_percentile_and_mad() -> None:
     assert mad([1, 1, 2, 2, 4, 6, 9]) == 1
     with pytest.raises(ValueError, match="no samples"):
         percentile([], 50)
-    with pytest.raises(ValueError, match="within 0..100"):
+    with pytest.raises(ValueError, match=r"within 0\.\.100"):
         percentile([1], 101)
     with pytest.raises(ValueError, match="no samples"):
         SampleStats.of([])
