@@ -4,6 +4,7 @@ and an immutable built Workflow."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ def fn_node(builder: WorkflowBuilder, *ids: str) -> None:
 def chain(*ids: str) -> WorkflowBuilder:
     builder = WorkflowBuilder()
     fn_node(builder, *ids)
-    for source, target in zip(ids, ids[1:], strict=False):
+    for source, target in itertools.pairwise(ids):
         builder.add_connection(source, "result", target, "x")
     return builder
 

@@ -199,7 +199,7 @@ def test_duplicate_registration_needs_replace() -> None:
         pass
 
     with pytest.raises(
-        ValueError, match="'Twin' is already registered to .*First; pass replace=True"
+        ValueError, match=r"'Twin' is already registered to .*First; pass replace=True"
     ):
         register_node(Second, name="Twin")
     assert get_node_type("Twin") is First
