@@ -1,0 +1,330 @@
+"""The Ollama HTTP routes on the standard library's ThreadingHTTPServer.
+
+Why the standard library: it imports in milliseconds (start time is budgeted), it adds no
+dependency, and one thread per connection is plenty when the engine serves one generation
+at a time anyway. Streaming answers use NDJSON over ``Transfer-Encoding: chunked``, as
+Ollama does; a failed write means the client left, which cancels the generation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import protocol
+from .embeddings import EmbeddingModel
+from .engine import Engine, EngineError, Result
+from .models import ModelInfo
+from .protocol import RequestError
+
+_log = logging.getLogger(__name__)
+MAX_BODY = 16 * 1024 * 1024
+EMBED_LOAD_WAIT_S = 120.0
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
+@dataclass
+class ServerState:
+    """What the routes serve: the LLM engine and its info, and the embedding model."""
+
+    engine: Engine
+    llm: ModelInfo
+    embeddings: EmbeddingModel
+
+    def models(self) -> list[ModelInfo]:
+        """Listed models: the LLM, and the embedding model once it can answer."""
+        listed = [self.llm]
+        if self.embeddings.state == "ready" and self.embeddings.info is not None:
+            listed.append(self.embeddings.info)
+        return listed
+
+    def embeddings_known(self, name: str) -> bool:
+        """The embedding model is (or is becoming) servable under ``name``."""
+        from .models import EMBED_MODEL
+
+        return name == EMBED_MODEL and self.embeddings.state in ("loading", "ready")
+
+
+class OllamaServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], state: ServerState, *, listen: bool = True
+    ) -> None:
+        """Binds at once; with ``listen=False`` call ``server_activate()`` to accept later."""
+        self.state = state
+        super().__init__(address, _Handler, bind_and_activate=False)
+        try:
+            self.server_bind()
+            if listen:
+                self.server_activate()
+        except OSError:
+            self.server_close()
+            raise
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: OllamaServer
+    server_version = "kaizen-ollama-local"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s %s", self.address_string(), format % args)
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, obj: dict[str, Any]) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json; charset=utf-8")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"error": message})
+
+    def _read_body(self) -> dict[str, Any]:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise RequestError(411, "chunked request bodies are not supported; send Content-Length")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise RequestError(400, "invalid Content-Length header") from None
+        if length > MAX_BODY:
+            self.close_connection = True
+            raise RequestError(413, f"request body of {length} bytes exceeds {MAX_BODY} bytes")
+        return protocol.parse_body(self.rfile.read(length) if length else b"")
+
+    def _dispatch(self, routes: dict[str, Any]) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        handler = routes.get(path)
+        if handler is None:
+            self.close_connection = True  # the unread body must not become the next request
+            known = _GET_ROUTES.keys() | _POST_ROUTES.keys() | _UNSUPPORTED
+            if path in known:
+                self._error(405, f"method {self.command} not allowed for {path}")
+            else:
+                self._send(404, b"404 page not found", "text/plain; charset=utf-8")
+            return
+        try:
+            handler(self)
+        except RequestError as exc:
+            self._error(exc.status, exc.message)
+        except EngineError as exc:
+            self._error(exc.status, str(exc))
+        except _CLIENT_GONE:
+            self.close_connection = True
+        except Exception as exc:  # a bug must answer 500 and keep the server up
+            _log.exception("unhandled error on %s %s", self.command, path)
+            self._error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    def do_GET(self) -> None:
+        self._dispatch(_GET_ROUTES)
+
+    def do_HEAD(self) -> None:
+        self._dispatch(_GET_ROUTES)
+
+    def do_POST(self) -> None:
+        self._dispatch(_POST_ROUTES)
+
+    def do_DELETE(self) -> None:
+        self._dispatch({"/api/delete": _Handler.unsupported})
+
+    # -- informational routes ---------------------------------------------------------
+    def root(self) -> None:
+        self._send(200, b"Ollama is running", "text/plain; charset=utf-8")
+
+    def version(self) -> None:
+        self._json(200, {"version": protocol.VERSION})
+
+    def tags(self) -> None:
+        self._json(200, {"models": [m.tag() for m in self.server.state.models()]})
+
+    def ps(self) -> None:
+        expires = (datetime.now(UTC) + timedelta(days=365)).isoformat()
+        models = [
+            {**m.tag(), "expires_at": expires, "size_vram": 0, "context_length": m.context_length}
+            for m in self.server.state.models()
+        ]
+        for m in models:
+            m.pop("modified_at", None)
+        self._json(200, {"models": models})
+
+    def _model(self, name: str) -> ModelInfo:
+        for info in self.server.state.models():
+            if info.name == name:
+                return info
+        raise protocol.model_not_found(name)
+
+    def show(self) -> None:
+        info = self._model(protocol.parse_model(self._read_body()))
+        self._json(
+            200,
+            {
+                "modelfile": f"# served by Kaizen's local Ollama-API server\nFROM {info.name}\n",
+                "parameters": "",
+                "template": "{{ .Prompt }}",
+                "license": "Gemma Terms of Use" if info.family == "gemma3" else "Apache-2.0",
+                "details": info.details(),
+                "model_info": {
+                    "general.architecture": info.family,
+                    f"{info.family}.context_length": info.context_length,
+                },
+                "capabilities": list(info.capabilities),
+                "modified_at": info.modified_at,
+            },
+        )
+
+    def pull(self) -> None:
+        body = self._read_body()
+        name = protocol.parse_model(body)
+        state = self.server.state
+        if name != state.llm.name and not state.embeddings_known(name):
+            raise protocol.model_not_found(name)
+        if protocol.parse_stream(body):
+            self._start_stream()
+            self._write_chunk(protocol.ndjson({"status": "success"}))
+            self._end_stream()
+        else:
+            self._json(200, {"status": "success"})
+
+    def unsupported(self) -> None:
+        self._error(501, f"{self.path} is not supported by Kaizen's local Ollama-API server")
+
+    # -- generation -------------------------------------------------------------------
+    def generate(self) -> None:
+        self._generation(protocol.parse_generate(self._read_body()), chat=False)
+
+    def chat(self) -> None:
+        self._generation(protocol.parse_chat(self._read_body()), chat=True)
+
+    def _generation(self, job: protocol.GenerationJob, *, chat: bool) -> None:
+        state = self.server.state
+        if job.model != state.llm.name:
+            if state.embeddings_known(job.model):
+                action = "chat" if chat else "generate"
+                raise RequestError(400, f'"{job.model}" does not support {action}')
+            raise protocol.model_not_found(job.model)
+        if not job.prompt:
+            # Ollama answers an empty prompt by (un)loading the model.
+            reason = "unload" if job.keep_alive_zero else "load"
+            done = protocol.final(job.model, Result(done_reason=reason), chat=chat, text="")
+            if chat:
+                done["message"] = {"role": "assistant", "content": ""}
+            for key in ("prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration"):
+                done.pop(key)
+            self._json(200, done)
+            return
+        if not job.stream:
+            result = state.engine.generate(job.prompt, job.sampling)
+            self._json(200, protocol.final(job.model, result, chat=chat, text=result.text))
+            return
+        self._stream_generation(job, chat=chat)
+
+    def _stream_generation(self, job: protocol.GenerationJob, *, chat: bool) -> None:
+        engine = self.server.state.engine
+        started = False
+
+        def on_text(text: str) -> bool:
+            nonlocal started
+            try:
+                if not started:
+                    self._start_stream()
+                    started = True
+                self._write_chunk(protocol.ndjson(protocol.chunk(job.model, text, chat=chat)))
+                return True
+            except _CLIENT_GONE:
+                self.close_connection = True
+                return False
+
+        try:
+            result = engine.generate(job.prompt, job.sampling, on_text)
+        except EngineError as exc:
+            if not started:
+                raise
+            self._write_chunk(protocol.ndjson({"error": str(exc)}))
+            self._end_stream()
+            return
+        if result.done_reason == "cancelled":
+            _log.info("client left mid-stream after %d chunks; slot freed", len(result.chunks))
+            return
+        if not started:
+            self._start_stream()
+        self._write_chunk(protocol.ndjson(protocol.final(job.model, result, chat=chat, text="")))
+        self._end_stream()
+
+    def _start_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(protocol.http_chunk(data))
+        self.wfile.flush()
+
+    def _end_stream(self) -> None:
+        self.wfile.write(protocol.http_chunk(b""))
+        self.wfile.flush()
+
+    # -- embeddings -------------------------------------------------------------------
+    def embed(self) -> None:
+        self._embedding(legacy=False)
+
+    def embeddings(self) -> None:
+        self._embedding(legacy=True)
+
+    def _embedding(self, *, legacy: bool) -> None:
+        job = protocol.parse_embed(self._read_body(), legacy=legacy)
+        state = self.server.state
+        if job.model == state.llm.name:
+            raise RequestError(400, f'"{job.model}" does not support embeddings')
+        if not state.embeddings_known(job.model):
+            raise protocol.model_not_found(job.model)
+        if not state.embeddings.wait(EMBED_LOAD_WAIT_S):
+            raise RequestError(503, state.embeddings.reason or "embedding model is still loading")
+        started = time.perf_counter_ns()
+        vectors, tokens = state.embeddings.embed(job.inputs, normalize=not legacy)
+        elapsed = time.perf_counter_ns() - started
+        if legacy:
+            self._json(200, {"embedding": vectors[0]})
+            return
+        self._json(
+            200,
+            {
+                "model": job.model,
+                "embeddings": vectors,
+                "total_duration": elapsed,
+                "load_duration": 0,
+                "prompt_eval_count": tokens,
+            },
+        )
+
+
+_GET_ROUTES = {
+    "/": _Handler.root,
+    "/api/version": _Handler.version,
+    "/api/tags": _Handler.tags,
+    "/api/ps": _Handler.ps,
+}
+_POST_ROUTES = {
+    "/api/show": _Handler.show,
+    "/api/generate": _Handler.generate,
+    "/api/chat": _Handler.chat,
+    "/api/embed": _Handler.embed,
+    "/api/embeddings": _Handler.embeddings,
+    "/api/pull": _Handler.pull,
+    "/api/create": _Handler.unsupported,
+    "/api/copy": _Handler.unsupported,
+    "/api/push": _Handler.unsupported,
+}
+_UNSUPPORTED = {"/api/delete"}

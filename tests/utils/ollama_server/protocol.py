@@ -1,0 +1,332 @@
+"""Ollama request parsing and response shapes, with no I/O and no model.
+
+Everything a client can get wrong is checked here and raised as ``RequestError`` with the
+HTTP status and a message naming the field, so the HTTP layer stays a thin router and this
+module is unit-testable without a model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from .engine import Result, Sampling
+from .grammar import GrammarError, grammar_for_format
+
+VERSION = "0.9.0"  # the Ollama API level this server imitates; GET / says what it is
+CHAT_STOPS = ("\nUser:", "\nSystem:")
+
+# Ollama option name -> (Sampling field, accepted python types)
+_OPTION_FIELDS: dict[str, tuple[str, tuple[type, ...]]] = {
+    "num_predict": ("num_predict", (int,)),
+    "temperature": ("temperature", (int, float)),
+    "top_p": ("top_p", (int, float)),
+    "top_k": ("top_k", (int,)),
+    "min_p": ("min_p", (int, float)),
+    "typical_p": ("typical_p", (int, float)),
+    "seed": ("seed", (int,)),
+    "repeat_penalty": ("repeat_penalty", (int, float)),
+    "repeat_last_n": ("repeat_last_n", (int,)),
+    "presence_penalty": ("presence_penalty", (int, float)),
+    "frequency_penalty": ("frequency_penalty", (int, float)),
+}
+# Options Ollama knows that do not change what this server generates: accepted, ignored.
+_IGNORED_OPTIONS = frozenset(
+    {
+        "numa",
+        "num_ctx",
+        "num_batch",
+        "num_gpu",
+        "main_gpu",
+        "low_vram",
+        "f16_kv",
+        "logits_all",
+        "vocab_only",
+        "use_mmap",
+        "use_mlock",
+        "embedding_only",
+        "num_thread",
+        "num_keep",
+        "tfs_z",
+        "mirostat",
+        "mirostat_tau",
+        "mirostat_eta",
+        "penalize_newline",
+    }
+)
+_DURATION = re.compile(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+
+
+class RequestError(Exception):
+    """A request the server refuses; ``status`` and ``message`` go into Ollama's error shape."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)
+
+
+def model_not_found(name: str) -> RequestError:
+    """Ollama's exact wording and status for a model it does not have."""
+    return RequestError(404, f'model "{name}" not found, try pulling it first')
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The JSON object in a request body."""
+    if not raw.strip():
+        raise RequestError(400, "missing request body: send a JSON object")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(400, f"invalid JSON in request body: {exc}") from None
+    if not isinstance(body, dict):
+        raise RequestError(400, f"request body must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def _typed(body: dict[str, Any], key: str, types: tuple[type, ...], what: str) -> Any:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) and bool not in types:
+        raise RequestError(400, f"{key!r} must be {what}, got {value!r}")
+    if not isinstance(value, types):
+        raise RequestError(400, f"{key!r} must be {what}, got {type(value).__name__}")
+    return value
+
+
+def parse_model(body: dict[str, Any]) -> str:
+    """The ``model`` field (``name`` is the older spelling /api/show still accepts)."""
+    model = body.get("model") or body.get("name")
+    if model is None or model == "":
+        raise RequestError(400, 'model is required: add "model": "<name>" to the request')
+    if not isinstance(model, str):
+        raise RequestError(400, f"'model' must be a string, got {type(model).__name__}")
+    return model
+
+
+def parse_stream(body: dict[str, Any]) -> bool:
+    """Ollama streams unless told ``"stream": false``."""
+    value = _typed(body, "stream", (bool,), "true or false")
+    return True if value is None else value
+
+
+def parse_keep_alive(body: dict[str, Any]) -> None:
+    """Accepted and validated; the model stays loaded for the life of the server."""
+    value = body.get("keep_alive")
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return
+    if isinstance(value, str) and (_DURATION.match(value) or re.fullmatch(r"-?\d+", value)):
+        return
+    raise RequestError(
+        400, f"'keep_alive' must be a number of seconds or a duration like \"5m\", got {value!r}"
+    )
+
+
+def parse_options(options: Any) -> Sampling:
+    """Ollama ``options`` mapped onto the engine's sampling settings."""
+    if options is None:
+        return Sampling()
+    if not isinstance(options, dict):
+        raise RequestError(400, f"'options' must be an object, got {type(options).__name__}")
+    changes: dict[str, Any] = {}
+    for key, value in options.items():
+        if value is None or key in _IGNORED_OPTIONS:
+            continue
+        if key == "stop":
+            changes["stop"] = _parse_stop(value)
+            continue
+        spec = _OPTION_FIELDS.get(key)
+        if spec is None:
+            raise RequestError(400, f"unknown option {key!r} in 'options'")
+        field_name, types = spec
+        if isinstance(value, bool) or not isinstance(value, types):
+            kind = "an integer" if types == (int,) else "a number"
+            raise RequestError(400, f"option {key!r} must be {kind}, got {value!r}")
+        changes[field_name] = float(value) if float in types else value
+    sampling = replace(Sampling(), **changes)
+    if sampling.temperature < 0:
+        raise RequestError(400, f"option 'temperature' must be >= 0, got {sampling.temperature}")
+    if sampling.num_predict < -2:
+        raise RequestError(400, f"option 'num_predict' must be >= -2, got {sampling.num_predict}")
+    if sampling.num_predict == -2:
+        sampling = replace(sampling, num_predict=-1)
+    return sampling
+
+
+def _parse_stop(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
+        raise RequestError(400, "option 'stop' must be a list of non-empty strings")
+    return tuple(value)
+
+
+def apply_format(sampling: Sampling, fmt: Any) -> Sampling:
+    """Constrain decoding to ``format``; the token limit grows if the JSON needs it to close."""
+    if fmt is None or fmt == "":
+        return sampling
+    if not (fmt == "json" or isinstance(fmt, dict)):
+        raise RequestError(400, f"'format' must be \"json\" or a JSON Schema object, got {fmt!r}")
+    budget = sampling.num_predict if sampling.num_predict > 0 else None
+    try:
+        grammar = grammar_for_format(fmt, budget=budget)
+    except GrammarError as exc:
+        raise RequestError(400, str(exc)) from None
+    limit = max(sampling.num_predict, grammar.max_chars)
+    return replace(sampling, grammar=grammar.gbnf, num_predict=limit)
+
+
+def _reject_unsupported(body: dict[str, Any], model: str) -> None:
+    if body.get("images"):
+        raise RequestError(400, f'"{model}" does not support images')
+    if body.get("tools"):
+        raise RequestError(400, f'"{model}" does not support tools')
+    if body.get("think") not in (None, False):
+        raise RequestError(400, f'"{model}" does not support thinking')
+    if body.get("suffix"):
+        raise RequestError(400, f'"{model}" does not support insert (suffix)')
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """A parsed /api/generate or /api/chat request, ready for the engine."""
+
+    model: str
+    prompt: str
+    stream: bool
+    sampling: Sampling
+    keep_alive_zero: bool
+
+
+def _keep_alive_zero(body: dict[str, Any]) -> bool:
+    return body.get("keep_alive") in (0, "0", "0s", "0m")
+
+
+def parse_generate(body: dict[str, Any]) -> GenerationJob:
+    """/api/generate: plain completion of ``system`` + ``prompt`` (the model is a base model)."""
+    model = parse_model(body)
+    prompt = _typed(body, "prompt", (str,), "a string") or ""
+    system = _typed(body, "system", (str,), "a string")
+    _typed(body, "raw", (bool,), "true or false")
+    _typed(body, "template", (str,), "a string")
+    context = body.get("context")
+    if context is not None and not (
+        isinstance(context, list) and all(isinstance(t, int) for t in context)
+    ):
+        raise RequestError(400, "'context' must be a list of integers")
+    stream = parse_stream(body)
+    parse_keep_alive(body)
+    _reject_unsupported(body, model)
+    sampling = apply_format(parse_options(body.get("options")), body.get("format"))
+    text = f"{system}\n\n{prompt}" if system and prompt else prompt
+    return GenerationJob(model, text, stream, sampling, _keep_alive_zero(body))
+
+
+def parse_chat(body: dict[str, Any]) -> GenerationJob:
+    """/api/chat as a plain-text transcript ending in ``Assistant:`` (no chat template)."""
+    model = parse_model(body)
+    messages = body.get("messages")
+    if messages is None:
+        messages = []
+    if not isinstance(messages, list):
+        raise RequestError(400, f"'messages' must be a list, got {type(messages).__name__}")
+    lines: list[str] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise RequestError(400, f"messages[{i}] must be an object")
+        role = message.get("role")
+        if role not in ("system", "user", "assistant", "tool"):
+            raise RequestError(
+                400, f"messages[{i}].role must be system, user, assistant or tool, got {role!r}"
+            )
+        content = message.get("content") or ""
+        if not isinstance(content, str):
+            raise RequestError(400, f"messages[{i}].content must be a string")
+        if message.get("images"):
+            raise RequestError(400, f'"{model}" does not support images')
+        if role == "system":
+            lines.append(f"{content}\n")
+        else:
+            lines.append(f"{role.capitalize()}: {content}")
+    stream = parse_stream(body)
+    parse_keep_alive(body)
+    _reject_unsupported(body, model)
+    sampling = parse_options(body.get("options"))
+    sampling = replace(sampling, stop=tuple(dict.fromkeys(sampling.stop + CHAT_STOPS)))
+    sampling = apply_format(sampling, body.get("format"))
+    prompt = "\n".join(lines) + "\nAssistant:" if lines else ""
+    return GenerationJob(model, prompt, stream, sampling, _keep_alive_zero(body))
+
+
+@dataclass(frozen=True)
+class EmbedJob:
+    model: str
+    inputs: list[str]
+    legacy: bool
+
+
+def parse_embed(body: dict[str, Any], *, legacy: bool) -> EmbedJob:
+    """/api/embed (``input``: string or list) or legacy /api/embeddings (``prompt``)."""
+    model = parse_model(body)
+    parse_keep_alive(body)
+    if legacy:
+        prompt = _typed(body, "prompt", (str,), "a string")
+        return EmbedJob(model, [prompt or ""], True)
+    raw = body.get("input")
+    if raw is None:
+        raise RequestError(400, "'input' is required: a string or a list of strings")
+    inputs = [raw] if isinstance(raw, str) else raw
+    if not isinstance(inputs, list) or not all(isinstance(s, str) for s in inputs):
+        raise RequestError(400, "'input' must be a string or a list of strings")
+    dims = _typed(body, "dimensions", (int,), "an integer")
+    if dims is not None and dims <= 0:
+        raise RequestError(400, f"'dimensions' must be positive, got {dims}")
+    _typed(body, "truncate", (bool,), "true or false")
+    return EmbedJob(model, inputs, False)
+
+
+# -- responses --------------------------------------------------------------------------
+def now() -> str:
+    """RFC 3339 UTC timestamp as Ollama writes it."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def chunk(model: str, text: str, *, chat: bool) -> dict[str, Any]:
+    """One streamed NDJSON object carrying ``text``."""
+    body: dict[str, Any] = {"model": model, "created_at": now()}
+    if chat:
+        body["message"] = {"role": "assistant", "content": text}
+    else:
+        body["response"] = text
+    body["done"] = False
+    return body
+
+
+def final(model: str, result: Result, *, chat: bool, text: str, load_ns: int = 0) -> dict[str, Any]:
+    """The last object (or the whole ``stream: false`` answer) with counters and durations."""
+    body = chunk(model, text, chat=chat)
+    body.update(
+        done=True,
+        done_reason=result.done_reason,
+        total_duration=result.total_ns,
+        load_duration=load_ns,
+        prompt_eval_count=result.prompt_tokens,
+        prompt_eval_duration=result.prompt_ns,
+        eval_count=result.eval_tokens,
+        eval_duration=result.eval_ns,
+    )
+    return body
+
+
+def ndjson(obj: dict[str, Any]) -> bytes:
+    """One NDJSON line."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def http_chunk(data: bytes) -> bytes:
+    """``data`` framed for ``Transfer-Encoding: chunked`` (empty data ends the body)."""
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
