@@ -1,0 +1,136 @@
+"""MongoDBNode and RedisCommandNode against the real MongoDB-wire server and Redis."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from kaizen import LocalRuntime, WorkflowBuilder
+from kaizen.dataflow import (
+    DatabaseConnectionError,
+    IntegrityViolationError,
+    MongoDatabase,
+    QueryError,
+    RedisDatabase,
+    UnsafeQueryError,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.requires_services("mongodb")
+class TestMongo:
+    def test_insert_find_typed(self, mongo_url: str, mongo_db_name: str, mongo_collection: str):
+        with MongoDatabase(mongo_url, mongo_db_name) as db:
+            ids = db.run("insert_many", mongo_collection, documents=[{"n": 1}, {"n": 2.5}])
+            found = db.run("find", mongo_collection, filter={"n": {"$gt": 1}})
+            count = db.run("count", mongo_collection)
+        assert len(ids["inserted_ids"]) == 2 and all(
+            isinstance(i, str) for i in ids["inserted_ids"]
+        )
+        assert [d["n"] for d in found] == [2.5] and isinstance(found[0]["_id"], str)
+        assert count == 2
+
+    def test_injection_attempt_is_inert(self, mongo_url, mongo_db_name, mongo_collection):
+        with MongoDatabase(mongo_url, mongo_db_name) as db:
+            db.run("insert_one", mongo_collection, document={"user": "alice"})
+            hit = db.run("find", mongo_collection, filter={"user": "' || '1'=='1"})
+            literal = db.run("find", mongo_collection, filter={"user": '{"$ne": null}'})
+            with pytest.raises(UnsafeQueryError, match=r"\$where"):
+                db.run("find", mongo_collection, filter={"$where": "sleep(1000) || true"})
+            with pytest.raises(UnsafeQueryError, match="update operators"):
+                db.run("update_one", mongo_collection, filter={}, update={"user": "x"})
+            assert db.run("count", mongo_collection) == 1
+        assert hit == [] and literal == []
+
+    def test_transaction_aborts_as_a_whole(self, mongo_url, mongo_db_name, mongo_collection):
+        with MongoDatabase(mongo_url, mongo_db_name) as db:
+            db._db()[mongo_collection].create_index("k", unique=True)
+            db.run("insert_one", mongo_collection, document={"k": "taken"})
+            with pytest.raises(IntegrityViolationError):
+                db.transaction(
+                    [
+                        {
+                            "operation": "insert_one",
+                            "collection": mongo_collection,
+                            "document": {"k": "fresh"},
+                        },
+                        {
+                            "operation": "insert_one",
+                            "collection": mongo_collection,
+                            "document": {"k": "taken"},
+                        },
+                    ]
+                )
+            keys = {d["k"] for d in db.run("find", mongo_collection)}
+        assert keys == {"taken"}
+
+    def test_node_writes_documents(self, mongo_url, mongo_db_name, mongo_collection):
+        import kaizen.dataflow  # noqa: F401
+
+        wf = WorkflowBuilder()
+        cfg = {"connection": mongo_url, "database": mongo_db_name, "collection": mongo_collection}
+        wf.add_node("MongoDBNode", "write", {**cfg, "operation": "insert_one"})
+        wf.add_node("MongoDBNode", "count", {**cfg, "operation": "count"})
+        results, _ = LocalRuntime().execute(
+            wf.build(), {"write": {"document": {"v": 1}}, "count": {"filter": {"v": 1}}}
+        )
+        assert isinstance(results["write"]["result"]["inserted_id"], str)
+        assert results["count"]["result"] in (0, 1)  # independent node: order not guaranteed
+
+    def test_unreachable_server(self) -> None:
+        url = f"mongodb://127.0.0.1:{_free_port()}/?directConnection=true"
+        with (
+            MongoDatabase(url, "x", timeout_ms=1500) as db,
+            pytest.raises(DatabaseConnectionError, match="cannot connect"),
+        ):
+            db.run("count", "c")
+
+
+@pytest.mark.requires_services("redis")
+class TestRedis:
+    def test_typed_commands(self, redis_url: str, redis_prefix: str) -> None:
+        with RedisDatabase(redis_url) as db:
+            assert db.command("SET", redis_prefix + "s", "héllo") is True
+            assert db.command("GET", redis_prefix + "s") == "héllo"
+            assert db.command("INCRBY", redis_prefix + "n", 5) == 5
+            db.command("RPUSH", redis_prefix + "l", "a", "b")
+            assert db.command("LRANGE", redis_prefix + "l", 0, -1) == ["a", "b"]
+
+    def test_injection_attempt_is_inert(self, redis_url: str, redis_prefix: str) -> None:
+        attack = "x\r\nFLUSHALL\r\nSET pwned 1\r\n"
+        with RedisDatabase(redis_url) as db:
+            db.command("SET", redis_prefix + "keep", "1")
+            db.command("SET", redis_prefix + "v", attack)
+            assert db.command("GET", redis_prefix + "v") == attack
+            assert db.command("GET", redis_prefix + "keep") == "1"
+            assert db.command("EXISTS", "pwned") == 0
+            with pytest.raises(UnsafeQueryError, match="refused"):
+                db.command("FLUSHALL")
+            with pytest.raises(UnsafeQueryError, match="single command"):
+                db.command("SET a b")
+
+    def test_transaction_and_errors(self, redis_url: str, redis_prefix: str) -> None:
+        import kaizen.dataflow  # noqa: F401
+
+        wf = WorkflowBuilder()
+        wf.add_node(
+            "RedisCommandNode", "tx", {"connection": redis_url, "commands": ["SET", "INCR", "GET"]}
+        )
+        key = redis_prefix + "c"
+        results, _ = LocalRuntime().execute(wf.build(), {"tx": {"args": [[key, 1], [key], [key]]}})
+        assert results["tx"]["results"] == [True, 2, "2"]
+        with RedisDatabase(redis_url) as db:
+            db.command("SET", redis_prefix + "txt", "abc")
+            with pytest.raises(QueryError, match="not an integer"):
+                db.command("INCR", redis_prefix + "txt")
+
+    def test_unreachable_server(self) -> None:
+        db = RedisDatabase(f"redis://127.0.0.1:{_free_port()}/0", timeout=2)
+        with pytest.raises(DatabaseConnectionError, match="cannot connect"):
+            db.command("PING")

@@ -1,0 +1,117 @@
+"""Dataflow checks that need no server: refusals happen before anything is sent."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import kaizen.dataflow  # noqa: F401  (registers the node types)
+from kaizen import WorkflowBuilder
+from kaizen.dataflow import (
+    DataFlowError,
+    MissingDriverError,
+    MongoDatabase,
+    PostgresDatabase,
+    QueryError,
+    RedisDatabase,
+    UnsafeQueryError,
+)
+from kaizen.dataflow._sql import check_params, endpoint_of
+from kaizen.dataflow.mongodb import _refuse_scripts
+from kaizen.dataflow.result import QueryResult
+from kaizen.errors import KaizenError, WorkflowValidationError
+
+
+def test_errors_are_kaizen_errors() -> None:
+    assert issubclass(DataFlowError, KaizenError)
+    err = QueryError("boom", database="postgresql", query="SELEC 1", code="42601")
+    assert "[42601]" in str(err) and "SELEC 1" in str(err) and err.code == "42601"
+
+
+@pytest.mark.parametrize("params", ["1; DROP TABLE t", b"x", 42])
+def test_non_sequence_params_refused(params: object) -> None:
+    with pytest.raises(UnsafeQueryError):
+        check_params(params, "postgresql")
+
+
+def test_params_normalised() -> None:
+    assert check_params([1, "a"], "pg") == (1, "a")
+    assert check_params({"a": 1}, "pg") == {"a": 1}
+    assert check_params(None, "pg") is None
+
+
+def test_endpoint_hides_password() -> None:
+    assert endpoint_of("postgresql://u:secret@db.local:5434/x") == "db.local:5434"
+    assert "secret" not in repr(PostgresDatabase("postgresql://u:secret@h:1/x"))
+
+
+@pytest.mark.parametrize("query", ["", "   ", None])
+def test_empty_query_refused(query: object) -> None:
+    with pytest.raises(UnsafeQueryError):
+        PostgresDatabase("postgresql://u@h:1/x").execute(query)  # type: ignore[arg-type]
+
+
+def test_query_result_helpers() -> None:
+    result = QueryResult(("n",), ({"n": 1}, {"n": 2}), 2)
+    assert result.scalar() == 1 and len(result) == 2
+    assert result.to_dict()["rows"] == [{"n": 1}, {"n": 2}]
+    assert QueryResult((), (), 0).scalar() is None
+
+
+@pytest.mark.parametrize(
+    ("node_type", "config", "match"),
+    [
+        ("PostgresQueryNode", {"connection": "postgresql://h/x"}, "exactly one"),
+        ("PostgresQueryNode", {"connection": "postgresql://h/x", "query": ""}, "non-empty"),
+        ("MySQLQueryNode", {"connection": "mysql://h/x", "statements": []}, "non-empty"),
+        ("RedisCommandNode", {"connection": "redis://h", "command": "FLUSHALL"}, "refused"),
+        (
+            "MongoDBNode",
+            {"connection": "mongodb://h", "database": "d", "operation": "drop"},
+            "operation",
+        ),
+        (
+            "MongoDBNode",
+            {"connection": "mongodb://h", "database": "d", "operation": "find"},
+            "collection",
+        ),
+    ],
+)
+def test_node_config_validated_at_build(node_type: str, config: dict, match: str) -> None:
+    wf = WorkflowBuilder()
+    wf.add_node(node_type, "n", config)
+    with pytest.raises(WorkflowValidationError, match=match):
+        wf.build()
+
+
+def test_mongo_script_operators_refused_at_any_depth() -> None:
+    with pytest.raises(UnsafeQueryError, match=r"\$function"):
+        _refuse_scripts([{"$match": {"$expr": {"$function": {"body": "x"}}}}], "pipeline")
+    _refuse_scripts({"a": {"$in": [1, 2]}}, "filter")  # ordinary operators pass
+
+
+def test_bad_urls_refused_before_connecting() -> None:
+    with pytest.raises(UnsafeQueryError):
+        MongoDatabase("http://h", "d")
+    with pytest.raises(UnsafeQueryError):
+        RedisDatabase("mysql://h")
+    with pytest.raises(UnsafeQueryError, match="refused"):
+        RedisDatabase("redis://127.0.0.1:1").command("CONFIG", "SET", "x", "y")
+
+
+def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg2", None)
+    with pytest.raises(MissingDriverError, match=r"kaizen\[postgres\]"):
+        PostgresDatabase("postgresql://u@127.0.0.1:1/x").execute("SELECT 1")
+
+
+def test_import_kaizen_dataflow_does_not_load_drivers() -> None:
+    import subprocess
+
+    code = (
+        "import sys, kaizen.dataflow; "
+        "print(sorted(m for m in ('psycopg2','pymysql','pymongo','redis') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
