@@ -224,6 +224,8 @@ class _Parser:
 
     def _after_field(self, token: Token, wanted: str) -> str:
         if token.kind == OP and token.value == "?":
+            if self.tokens[self.i - 1].value == "?":
+                return "repeated '?' (the type is already optional)"
             return "'?' must follow a type: write 'name: str?'"
         return f"expected {wanted}, found {_describe(token)}"
 
