@@ -60,20 +60,26 @@ class OllamaProvider:
 
     # -- clients ------------------------------------------------------------------------
 
-    def _client(self) -> ollama.Client:
-        key = (self.base_url, self.timeout)
+    def _timeout(self, request: CompletionRequest | None = None) -> float:
+        """A request's own timeout wins over the provider's default."""
+        if request is None or request.timeout is None:
+            return self.timeout
+        return float(request.timeout)
+
+    def _client(self, timeout: float | None = None) -> ollama.Client:
+        key = (self.base_url, self.timeout if timeout is None else timeout)
         client = _sync_clients.get(key)
         if client is None:
-            client = _sync_clients[key] = ollama.Client(host=self.base_url, timeout=self.timeout)
+            client = _sync_clients[key] = ollama.Client(host=self.base_url, timeout=key[1])
         return client
 
-    def _aclient(self) -> ollama.AsyncClient:
+    def _aclient(self, timeout: float | None = None) -> ollama.AsyncClient:
         loop = asyncio.get_running_loop()
         per_loop = _async_clients.setdefault(loop, {})
-        key = (self.base_url, self.timeout)
+        key = (self.base_url, self.timeout if timeout is None else timeout)
         client = per_loop.get(key)
         if client is None:
-            client = per_loop[key] = ollama.AsyncClient(host=self.base_url, timeout=self.timeout)
+            client = per_loop[key] = ollama.AsyncClient(host=self.base_url, timeout=key[1])
         return client
 
     # -- request mapping ----------------------------------------------------------------
@@ -111,7 +117,9 @@ class OllamaProvider:
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _translate(self, exc: BaseException, model: str) -> ProviderError:
+    def _translate(
+        self, exc: BaseException, model: str, timeout: float | None = None
+    ) -> ProviderError:
         url = self.base_url
         if isinstance(exc, ollama.ResponseError):
             if exc.status_code == 404 and "not found" in str(exc.error).lower():
@@ -126,7 +134,7 @@ class OllamaProvider:
             )
         if isinstance(exc, httpx.TimeoutException):
             return ProviderTimeoutError(
-                f"no answer within {self.timeout:g}s", provider=self.name, url=url
+                f"no answer within {timeout or self.timeout:g}s", provider=self.name, url=url
             )
         if isinstance(exc, ConnectionError | httpx.TransportError):
             return ProviderConnectionError(
@@ -141,45 +149,48 @@ class OllamaProvider:
 
     _ERRORS = (ollama.ResponseError, httpx.HTTPError, ConnectionError, ValueError)
 
-    def _guard(self, call: Callable[[], T], model: str) -> T:
+    def _guard(self, call: Callable[[], T], model: str, timeout: float | None = None) -> T:
         try:
             return call()
         except self._ERRORS as exc:
-            raise self._translate(exc, model) from exc
+            raise self._translate(exc, model, timeout) from exc
 
     # -- the protocol -------------------------------------------------------------------
 
     def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
+        timeout = self._timeout(request)
         response = self._guard(
-            lambda: self._client().generate(**self._kwargs(request)), request.model
+            lambda: self._client(timeout).generate(**self._kwargs(request)), request.model, timeout
         )
         return self._completion(request, response, started)
 
     async def acomplete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
         try:
-            response = await self._aclient().generate(**self._kwargs(request))
+            response = await self._aclient(self._timeout(request)).generate(**self._kwargs(request))
         except self._ERRORS as exc:
-            raise self._translate(exc, request.model) from exc
+            raise self._translate(exc, request.model, self._timeout(request)) from exc
         return self._completion(request, response, started)
 
     def stream(self, request: CompletionRequest) -> Iterator[str]:
         try:
-            for part in self._client().generate(**self._kwargs(request), stream=True):
+            client = self._client(self._timeout(request))
+            for part in client.generate(**self._kwargs(request), stream=True):
                 if part.response:
                     yield part.response
         except self._ERRORS as exc:
-            raise self._translate(exc, request.model) from exc
+            raise self._translate(exc, request.model, self._timeout(request)) from exc
 
     async def astream(self, request: CompletionRequest) -> AsyncIterator[str]:
         try:
-            parts = await self._aclient().generate(**self._kwargs(request), stream=True)
+            client = self._aclient(self._timeout(request))
+            parts = await client.generate(**self._kwargs(request), stream=True)
             async for part in parts:
                 if part.response:
                     yield part.response
         except self._ERRORS as exc:
-            raise self._translate(exc, request.model) from exc
+            raise self._translate(exc, request.model, self._timeout(request)) from exc
 
     def embed(self, texts: list[str], model: str) -> list[list[float]]:
         """Embeddings from /api/embed (used by semantic memory)."""
