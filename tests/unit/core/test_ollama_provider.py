@@ -1,0 +1,326 @@
+"""Ollama provider against REAL loopback sockets: a tiny stdlib HTTP server in a thread plays
+the Ollama API, so the official client, httpx and the error mapping all run for real."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from kaizen.errors import (
+    ModelNotFoundError,
+    ProviderConnectionError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+from kaizen.providers import CompletionRequest
+from kaizen.providers.ollama import OllamaProvider
+
+SHORT = 0.3  # provider timeout for the "never answers" server
+HANG = 10.0  # upper bound a hanging handler waits before giving up on its own
+
+GOOD = {
+    "model": "gemma3:270m",
+    "created_at": "2025-01-01T00:00:00Z",
+    "response": '{"answer": "4"}',
+    "done": True,
+    "done_reason": "length",
+    "prompt_eval_count": 11,
+    "eval_count": 5,
+}
+
+Reply = tuple[int, Any]  # status, JSON body (a list of bodies = NDJSON stream)
+
+
+@dataclass
+class FakeOllama:
+    """A real HTTP server on 127.0.0.1:<ephemeral>; `reply` decides each answer."""
+
+    reply: Callable[[str, dict[str, Any]], Reply | None]
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep pytest output clean
+                pass
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                owner.requests.append((self.path, body))
+                reply = owner.reply(self.path, body)
+                if reply is None:  # never answer: hold the socket until released
+                    owner.release.wait(HANG)
+                    return
+                status, payload = reply
+                if isinstance(payload, list):
+                    data = b"".join(json.dumps(p).encode() + b"\n" for p in payload)
+                    kind = "application/x-ndjson"
+                else:
+                    data, kind = json.dumps(payload).encode(), "application/json"
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_POST = do_GET = _answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=HANG)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., FakeOllama]]:
+    servers: list[FakeOllama] = []
+
+    def start(reply: Callable[[str, dict[str, Any]], Reply | None]) -> FakeOllama:
+        server = FakeOllama(reply)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A loopback port that was just bound and released: nothing listens there."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def request(**changes: Any) -> CompletionRequest:
+    return CompletionRequest(**{"model": "gemma3:270m", "prompt": "2+2=", **changes})
+
+
+def always(status: int, payload: Any) -> Callable[[str, dict[str, Any]], Reply]:
+    return lambda path, body: (status, payload)
+
+
+NOT_FOUND = always(404, {"error": 'model "x" not found, try pulling it first'})
+SERVER_ERROR = always(500, {"error": "out of memory"})
+STREAM = always(
+    200,
+    [
+        {"model": "m", "response": "fo", "done": False},
+        {"model": "m", "response": "", "done": False},
+        {"model": "m", "response": "ur", "done": False},
+        {"model": "m", "response": "", "done": True, "done_reason": "stop"},
+    ],
+)
+
+
+def never(path: str, body: dict[str, Any]) -> None:
+    return None
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def test_base_url_from_env_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAIZEN_OLLAMA_URL", raising=False)
+    assert OllamaProvider().base_url == "http://127.0.0.1:11435"
+    monkeypatch.setenv("KAIZEN_OLLAMA_URL", "http://127.0.0.1:9999/")
+    assert OllamaProvider().base_url == "http://127.0.0.1:9999"
+    assert OllamaProvider("http://h:1").base_url == "http://h:1"
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+
+def test_complete_maps_fields_and_sends_the_request(serve: Any) -> None:
+    server = serve(always(200, GOOD))
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    completion = OllamaProvider(server.url, timeout=10).complete(
+        request(
+            system="be brief",
+            format=schema,
+            temperature=0.2,
+            max_tokens=32,
+            seed=7,
+            stop=("\n\n", "END"),
+        )
+    )
+    assert completion.text == '{"answer": "4"}'
+    assert completion.model == "gemma3:270m"
+    assert (completion.prompt_tokens, completion.completion_tokens) == (11, 5)
+    assert completion.done_reason == "length"
+    assert completion.duration_ms > 0
+    path, body = server.requests[-1]
+    assert path == "/api/generate"
+    assert body["model"] == "gemma3:270m" and body["prompt"] == "2+2="
+    assert body["system"] == "be brief" and body["format"] == schema
+    assert body["stream"] is False
+    assert body["options"] == {
+        "temperature": 0.2,
+        "num_predict": 32,
+        "seed": 7,
+        "stop": ["\n\n", "END"],
+    }
+
+
+def test_minimal_request_sends_no_optional_fields(serve: Any) -> None:
+    server = serve(always(200, {"response": "x", "done": True}))
+    completion = OllamaProvider(server.url, timeout=10).complete(request(format="json"))
+    _, body = server.requests[-1]
+    assert "system" not in body and body["format"] == "json"
+    assert body.get("options") in (None, {})
+    # Missing usage fields default rather than crash; the model falls back to the request's.
+    assert (completion.model, completion.prompt_tokens, completion.done_reason) == (
+        "gemma3:270m",
+        0,
+        "stop",
+    )
+
+
+def test_closed_port_is_connection_error_naming_url(closed_url: str) -> None:
+    with pytest.raises(ProviderConnectionError) as info:
+        OllamaProvider(closed_url, timeout=5).complete(request())
+    assert info.value.url == closed_url and closed_url in str(info.value)
+    assert info.value.provider == "ollama" and "KAIZEN_OLLAMA_URL" in str(info.value)
+
+
+def test_unknown_model_is_model_not_found(serve: Any) -> None:
+    server = serve(NOT_FOUND)
+    with pytest.raises(ModelNotFoundError) as info:
+        OllamaProvider(server.url, timeout=10).complete(request(model="x"))
+    assert "'x'" in str(info.value) and info.value.url == server.url
+
+
+def test_server_error_is_response_error_with_status(serve: Any) -> None:
+    server = serve(SERVER_ERROR)
+    with pytest.raises(ProviderResponseError) as info:
+        OllamaProvider(server.url, timeout=10).complete(request())
+    assert info.value.status == 500 and "out of memory" in str(info.value)
+    assert not isinstance(info.value, ModelNotFoundError)
+
+
+def test_404_without_not_found_message_is_response_error(serve: Any) -> None:
+    server = serve(always(404, {"error": "no such route"}))
+    with pytest.raises(ProviderResponseError) as info:
+        OllamaProvider(server.url, timeout=10).complete(request())
+    assert info.value.status == 404 and not isinstance(info.value, ModelNotFoundError)
+
+
+def test_silent_server_is_timeout(serve: Any) -> None:
+    server = serve(never)
+    with pytest.raises(ProviderTimeoutError) as info:
+        OllamaProvider(server.url, timeout=SHORT).complete(request())
+    assert f"no answer within {SHORT:g}s" in str(info.value) and info.value.url == server.url
+
+
+def test_request_timeout_overrides_provider_default(serve: Any) -> None:
+    server = serve(never)
+    with pytest.raises(ProviderTimeoutError) as info:
+        OllamaProvider(server.url, timeout=HANG * 3).complete(request(timeout=SHORT))
+    assert f"{SHORT:g}s" in str(info.value)
+
+
+def test_stream_yields_non_empty_chunks(serve: Any) -> None:
+    server = serve(STREAM)
+    assert list(OllamaProvider(server.url, timeout=10).stream(request())) == ["fo", "ur"]
+    assert server.requests[-1][1]["stream"] is True
+
+
+def test_stream_errors_are_typed(serve: Any, closed_url: str) -> None:
+    with pytest.raises(ModelNotFoundError):
+        list(OllamaProvider(serve(NOT_FOUND).url, timeout=10).stream(request()))
+    with pytest.raises(ProviderConnectionError):
+        list(OllamaProvider(closed_url, timeout=5).stream(request()))
+    mid_stream = always(200, [{"response": "a", "done": False}, {"error": "model crashed"}])
+    with pytest.raises(ProviderResponseError, match="model crashed"):
+        list(OllamaProvider(serve(mid_stream).url, timeout=10).stream(request()))
+
+
+def test_garbage_body_is_response_error(serve: Any) -> None:
+    server = serve(always(200, {"response": 12345, "done": "sometimes"}))
+    with pytest.raises(ProviderResponseError, match="unusable response"):
+        OllamaProvider(server.url, timeout=10).complete(request())
+
+
+def test_embed_and_list_models(serve: Any) -> None:
+    def reply(path: str, body: dict[str, Any]) -> Reply:
+        if path == "/api/embed":
+            return 200, {"model": body["model"], "embeddings": [[0.5, 1.0]] * len(body["input"])}
+        return 200, {"models": [{"model": "gemma3:270m"}, {"model": "all-minilm:l6-v2"}]}
+
+    provider = OllamaProvider(serve(reply).url, timeout=10)
+    assert provider.embed(["a", "b"], "all-minilm:l6-v2") == [[0.5, 1.0], [0.5, 1.0]]
+    assert provider.list_models() == ["gemma3:270m", "all-minilm:l6-v2"]
+
+
+# --- async twins ---------------------------------------------------------------------------
+
+
+async def test_acomplete_maps_fields(serve: Any) -> None:
+    server = serve(always(200, GOOD))
+    completion = await OllamaProvider(server.url, timeout=10).acomplete(request(seed=3))
+    assert (completion.text, completion.completion_tokens, completion.done_reason) == (
+        '{"answer": "4"}',
+        5,
+        "length",
+    )
+    assert server.requests[-1][1]["options"] == {"seed": 3}
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (NOT_FOUND, ModelNotFoundError),
+        (SERVER_ERROR, ProviderResponseError),
+        (never, ProviderTimeoutError),
+    ],
+)
+async def test_acomplete_errors(serve: Any, reply: Any, error: type[Exception]) -> None:
+    server = serve(reply)
+    with pytest.raises(error) as info:
+        await OllamaProvider(server.url, timeout=SHORT if reply is never else 10).acomplete(
+            request()
+        )
+    assert info.value.url == server.url  # type: ignore[attr-defined]
+
+
+async def test_acomplete_closed_port(closed_url: str) -> None:
+    with pytest.raises(ProviderConnectionError, match=closed_url):
+        await OllamaProvider(closed_url, timeout=5).acomplete(request())
+
+
+async def test_astream_and_aembed(serve: Any) -> None:
+    provider = OllamaProvider(serve(STREAM).url, timeout=10)
+    assert [chunk async for chunk in provider.astream(request())] == ["fo", "ur"]
+    embedder = OllamaProvider(serve(always(200, {"embeddings": [[1.0]]})).url, timeout=10)
+    assert await embedder.aembed(["a"], "e") == [[1.0]]
+
+
+async def test_astream_errors_are_typed(serve: Any, closed_url: str) -> None:
+    with pytest.raises(ModelNotFoundError):
+        [c async for c in OllamaProvider(serve(NOT_FOUND).url, timeout=10).astream(request())]
+    with pytest.raises(ProviderConnectionError):
+        [c async for c in OllamaProvider(closed_url, timeout=5).astream(request())]
