@@ -1,0 +1,235 @@
+"""Request parsing, option mapping and response framing of the local Ollama-API server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.utils.ollama_server import protocol
+from tests.utils.ollama_server.engine import Result, Sampling
+from tests.utils.ollama_server.protocol import RequestError
+
+
+def _status(exc: pytest.ExceptionInfo[RequestError]) -> int:
+    return exc.value.status
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"", "missing request body"),
+        (b"{bad", "invalid JSON"),
+        (b"[1,2]", "must be a JSON object"),
+        (b"\xff\xfe", "invalid JSON"),
+    ],
+)
+def test_parse_body_rejects_non_objects(raw: bytes, fragment: str) -> None:
+    with pytest.raises(RequestError, match=fragment) as info:
+        protocol.parse_body(raw)
+    assert _status(info) == 400
+
+
+def test_model_is_required_and_must_be_a_string() -> None:
+    with pytest.raises(RequestError, match="model is required"):
+        protocol.parse_generate({"prompt": "x"})
+    with pytest.raises(RequestError, match="'model' must be a string"):
+        protocol.parse_generate({"model": 3, "prompt": "x"})
+    assert protocol.parse_model({"name": "gemma3:270m"}) == "gemma3:270m"
+
+
+def test_options_map_onto_sampling() -> None:
+    sampling = protocol.parse_options(
+        {
+            "num_predict": 12,
+            "temperature": 0,
+            "top_p": 0.5,
+            "top_k": 7,
+            "seed": 42,
+            "stop": ["\n", "END"],
+            "repeat_penalty": 1.3,
+            "num_ctx": 2048,  # known to Ollama, no effect here
+        }
+    )
+    assert sampling.num_predict == 12
+    assert sampling.temperature == 0.0 and isinstance(sampling.temperature, float)
+    assert (sampling.top_p, sampling.top_k, sampling.seed) == (0.5, 7, 42)
+    assert sampling.stop == ("\n", "END")
+    assert sampling.repeat_penalty == 1.3
+    request = sampling.to_request("hi", stream=False)
+    assert request["max_tokens"] == 12
+    assert request["seed"] == 42
+    assert request["stop"] == ["\n", "END"]
+    assert "grammar" not in request
+
+
+def test_ollama_defaults_when_no_options() -> None:
+    sampling = protocol.parse_options(None)
+    assert sampling == Sampling()
+    assert (sampling.temperature, sampling.top_k, sampling.top_p) == (0.8, 40, 0.9)
+    assert "seed" not in sampling.to_request("hi", stream=True)
+    assert sampling.to_request("hi", stream=True)["max_tokens"] == -1
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ("hot", "'options' must be an object"),
+        ({"temperature": "hot"}, "option 'temperature' must be a number"),
+        ({"num_predict": 1.5}, "option 'num_predict' must be an integer"),
+        ({"seed": True}, "option 'seed' must be an integer"),
+        ({"stop": [1]}, "'stop' must be a list of non-empty strings"),
+        ({"stop": [""]}, "'stop' must be a list of non-empty strings"),
+        ({"temprature": 0.1}, "unknown option 'temprature'"),
+        ({"temperature": -1}, "must be >= 0"),
+        ({"num_predict": -3}, "must be >= -2"),
+    ],
+)
+def test_bad_options_are_400_naming_the_option(options: object, fragment: str) -> None:
+    with pytest.raises(RequestError, match=fragment) as info:
+        protocol.parse_options(options)
+    assert _status(info) == 400
+
+
+def test_format_adds_grammar_and_a_limit_the_json_can_close_in() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 50}}}
+    job = protocol.parse_generate(
+        {"model": "m", "prompt": "p", "format": schema, "options": {"num_predict": 8}}
+    )
+    assert job.sampling.grammar is not None and job.sampling.grammar.startswith("root ::=")
+    assert job.sampling.num_predict == len('{"a":""}') + 50  # raised: 8 tokens cannot close it
+    free = protocol.parse_generate({"model": "m", "prompt": "p", "format": "json"})
+    assert free.sampling.num_predict > 0  # bounded even without num_predict
+
+
+@pytest.mark.parametrize(
+    ("fmt", "fragment"),
+    [("yaml", "'format' must be"), ({"type": "string", "pattern": "a+"}, "pattern")],
+)
+def test_bad_format_is_400(fmt: object, fragment: str) -> None:
+    with pytest.raises(RequestError, match=fragment) as info:
+        protocol.parse_generate({"model": "m", "prompt": "p", "format": fmt})
+    assert _status(info) == 400
+
+
+def test_generate_prompt_and_stream_defaults() -> None:
+    job = protocol.parse_generate({"model": "m", "prompt": "Q", "system": "S"})
+    assert job.stream is True
+    assert job.prompt == "S\n\nQ"
+    assert protocol.parse_generate({"model": "m", "prompt": "Q", "stream": False}).stream is False
+    with pytest.raises(RequestError, match="'stream' must be true or false"):
+        protocol.parse_generate({"model": "m", "prompt": "Q", "stream": "no"})
+    with pytest.raises(RequestError, match="'prompt' must be a string"):
+        protocol.parse_generate({"model": "m", "prompt": ["Q"]})
+
+
+def test_keep_alive_accepted_in_ollama_forms_only() -> None:
+    for value in (0, 300, -1, "5m", "1h30m", "0", "-1"):
+        protocol.parse_generate({"model": "m", "prompt": "p", "keep_alive": value})
+    with pytest.raises(RequestError, match="keep_alive"):
+        protocol.parse_generate({"model": "m", "prompt": "p", "keep_alive": "soon"})
+    assert protocol.parse_generate({"model": "m", "keep_alive": 0}).keep_alive_zero
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"images": ["aGk="]}, "does not support images"),
+        ({"think": True}, "does not support thinking"),
+        ({"suffix": "end"}, "does not support insert"),
+    ],
+)
+def test_unsupported_features_are_400(extra: dict, fragment: str) -> None:
+    with pytest.raises(RequestError, match=fragment):
+        protocol.parse_generate({"model": "m", "prompt": "p", **extra})
+
+
+def test_chat_becomes_a_plain_transcript_with_turn_stops() -> None:
+    job = protocol.parse_chat(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello."},
+                {"role": "user", "content": "Name a colour."},
+            ],
+            "options": {"stop": ["."]},
+        }
+    )
+    assert (
+        job.prompt == "Be brief.\n\nUser: Hi\nAssistant: Hello.\nUser: Name a colour.\nAssistant:"
+    )
+    assert job.sampling.stop == (".", "\nUser:", "\nSystem:")
+
+
+@pytest.mark.parametrize(
+    ("messages", "fragment"),
+    [
+        ("hi", "'messages' must be a list"),
+        (["hi"], r"messages\[0\] must be an object"),
+        ([{"role": "robot", "content": "x"}], r"messages\[0\].role"),
+        ([{"role": "user", "content": 5}], r"messages\[0\].content must be a string"),
+    ],
+)
+def test_bad_messages_are_400_naming_the_index(messages: object, fragment: str) -> None:
+    with pytest.raises(RequestError, match=fragment):
+        protocol.parse_chat({"model": "m", "messages": messages})
+
+
+def test_embed_inputs() -> None:
+    assert protocol.parse_embed({"model": "e", "input": "a"}, legacy=False).inputs == ["a"]
+    assert protocol.parse_embed({"model": "e", "input": ["a", "b"]}, legacy=False).inputs == [
+        "a",
+        "b",
+    ]
+    assert protocol.parse_embed({"model": "e", "prompt": "a"}, legacy=True).inputs == ["a"]
+    with pytest.raises(RequestError, match="'input' is required"):
+        protocol.parse_embed({"model": "e"}, legacy=False)
+    with pytest.raises(RequestError, match="'input' must be a string or a list of strings"):
+        protocol.parse_embed({"model": "e", "input": [1]}, legacy=False)
+
+
+def test_not_found_uses_ollamas_wording_and_status() -> None:
+    exc = protocol.model_not_found("llama9")
+    assert exc.status == 404
+    assert exc.message == 'model "llama9" not found, try pulling it first'
+
+
+def test_final_object_carries_ollama_counters_in_nanoseconds() -> None:
+    result = Result(
+        text="abc",
+        done_reason="length",
+        prompt_tokens=5,
+        eval_tokens=3,
+        prompt_ns=1_000,
+        eval_ns=2_000,
+        total_ns=4_000,
+    )
+    body = protocol.final("gemma3:270m", result, chat=True, text="abc")
+    assert body["message"] == {"role": "assistant", "content": "abc"}
+    assert body["done"] is True and body["done_reason"] == "length"
+    assert (body["prompt_eval_count"], body["eval_count"]) == (5, 3)
+    assert (body["prompt_eval_duration"], body["eval_duration"], body["total_duration"]) == (
+        1_000,
+        2_000,
+        4_000,
+    )
+    assert body["created_at"].endswith("Z")
+    assert protocol.chunk("m", "x", chat=False) | {"created_at": ""} == {
+        "model": "m",
+        "created_at": "",
+        "response": "x",
+        "done": False,
+    }
+
+
+def test_ndjson_and_chunked_framing() -> None:
+    line = protocol.ndjson({"response": "h\u00e9\n"})
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json.loads(line) == {"response": "h\u00e9\n"}
+    framed = protocol.http_chunk(line)
+    size, rest = framed.split(b"\r\n", 1)
+    assert int(size, 16) == len(line)
+    assert rest == line + b"\r\n"
+    assert protocol.http_chunk(b"") == b"0\r\n\r\n"
