@@ -38,6 +38,13 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks
 
+bench-peer: $(STAMP)
+	$(PY) -m tests.benchmarks.peer
+
+bench-report: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(PY) -m tests.benchmarks.report
+
 lint: $(STAMP)
 	$(PY) -m ruff check kaizen tests conftest.py
 	$(PY) -m ruff format --check kaizen tests conftest.py

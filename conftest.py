@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.utils.pytest_tiers",
     "tests.utils.pytest_performance",
+    "pytester",  # plugin tests drive inner pytest runs
 ]

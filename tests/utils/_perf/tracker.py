@@ -309,6 +309,7 @@ class PerformanceTracker:
     ) -> PerformanceMetrics:
         """Check the limits (constructor values unless overridden here). Inside the block it
         measures up to this point. Raises PerformanceAssertionError naming the figure."""
+        __tracebackhide__ = True  # the failure is the caller's line, not this frame
         limit_ms = self.threshold_ms if max_ms is None else max_ms
         limit_mb = self.max_memory_mb if max_memory_mb is None else max_memory_mb
         if limit_ms is None and limit_mb is None:
