@@ -146,7 +146,8 @@ class Agent:
         try:
             results, run_id = LocalRuntime().execute(self._built(), {self.agent_id: inputs})
         except WorkflowExecutionError as exc:
-            raise _unwrap(exc) from exc
+            error = _unwrap(exc)
+            raise error from error.__cause__  # `from exc` would overwrite its cause
         return self._result(results[self.agent_id], run_id, started)
 
     async def arun(self, **inputs: Any) -> AgentResult:
@@ -158,7 +159,8 @@ class Agent:
                 self._built(), {self.agent_id: inputs}
             )
         except WorkflowExecutionError as exc:
-            raise _unwrap(exc) from exc
+            error = _unwrap(exc)
+            raise error from error.__cause__  # `from exc` would overwrite its cause
         return self._result(results[self.agent_id], run_id, started)
 
     def stream(self, **inputs: Any) -> Iterator[str]:
@@ -231,7 +233,10 @@ class Agent:
 
 
 def _unwrap(exc: WorkflowExecutionError) -> BaseException:
-    """An agent's workflow has one node: surface its typed error, not the wrapper."""
+    """An agent's workflow has one node: surface its typed error, not the wrapper.
+
+    Callers re-raise it `from` its own `__cause__`: `from exc` would replace that cause
+    (e.g. the transport error behind a ProviderConnectionError) with the wrapper."""
     (error,) = exc.errors.values()
     cause = error.__cause__
     return cause if isinstance(cause, KaizenError) else error
