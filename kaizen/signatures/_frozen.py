@@ -48,10 +48,15 @@ class FrozenList(list[Any]):
 
 def freeze(value: Any) -> Any:
     """A read-only copy of a JSON-like tree (dicts and lists; scalars are already immutable)."""
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict or kind is FrozenDict:
+        return FrozenDict(zip(value, map(freeze, value.values()), strict=True))
+    if kind is list or kind is tuple or kind is FrozenList:
+        return FrozenList(map(freeze, value))
+    if isinstance(value, dict):  # other dict subclasses: the slow, general path
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
-        return FrozenList(freeze(v) for v in value)
+        return FrozenList(map(freeze, value))
     return value
 
 

@@ -28,6 +28,7 @@ position of the offending token (the end of the text for a missing part).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final, NamedTuple
 
 from kaizen.errors import SignatureParseError
@@ -88,40 +89,46 @@ class ParsedSignature(NamedTuple):
     outputs: tuple[ParsedField, ...]
 
 
+_NAME_RE = re.compile(r"[^\W\d]\w*")  # one identifier token; the grammar itself is below
+_INT_RE = re.compile(r"-?[0-9]+")
+_new_token = tuple.__new__  # NamedTuple's own __new__ is a Python-level call
+
+
 def tokenize(text: str) -> list[Token]:
     """Tokens of `text`, ending with an END token at `len(text)`."""
     tokens: list[Token] = []
     append = tokens.append
+    name_at, int_at = _NAME_RE.match, _INT_RE.match
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch.isspace():
+        if ch in " \t\n\r" or ch.isspace():
             i += 1
-        elif ch.isalpha() or ch == "_":
-            j = i + 1
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            append(Token(NAME, text[i:j], i))
-            i = j
-        elif ch in _OPS:
-            append(Token(OP, ch, i))
+            continue
+        if ch in _OPS:
+            append(_new_token(Token, (OP, ch, i)))
             i += 1
-        elif ch == "-" and text.startswith("->", i):
-            append(Token(OP, "->", i))
+            continue
+        match = name_at(text, i)
+        if match is not None:
+            append(_new_token(Token, (NAME, match.group(), i)))
+            i = match.end()
+            continue
+        if ch == "-" and text.startswith("->", i):
+            append(_new_token(Token, (OP, "->", i)))
             i += 2
-        elif ch.isdigit() or (ch == "-" and i + 1 < n and text[i + 1].isdigit()):
-            j = i + 1
-            while j < n and text[j].isdigit():
-                j += 1
-            append(Token(INT, int(text[i:j]), i))
-            i = j
+            continue
+        match = int_at(text, i)
+        if match is not None:
+            append(_new_token(Token, (INT, int(match.group()), i)))
+            i = match.end()
         elif ch in "'\"":
             value, i_next = _string(text, i)
-            append(Token(STRING, value, i))
+            append(_new_token(Token, (STRING, value, i)))
             i = i_next
         else:
             raise SignatureParseError(text, i, _bad_char(text, i))
-    append(Token(END, None, n))
+    append(_new_token(Token, (END, None, n)))
     return tokens
 
 

@@ -8,10 +8,10 @@ directly. Everything downstream (JSON Schema, prompt wording, coercion) switches
 
 from __future__ import annotations
 
-import json
 import types
 import typing
 from enum import Enum, EnumMeta
+from json.encoder import encode_basestring
 from typing import Any
 
 from kaizen.errors import SignatureError
@@ -159,8 +159,17 @@ class TypeSpec:
         if kind == DICT:
             return f"object of {self.args[0].describe()}" if self.args else "object"
         if kind in (LITERAL, ENUM):
-            return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in self.values)
+            return "one of " + ", ".join(map(_json_scalar, self.values))
         return f"{self.args[0].describe()} or null"
+
+
+def _json_scalar(value: Any) -> str:
+    """json.dumps for the scalar values a Literal/Enum may hold, without its call overhead."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 _SCALAR_TYPES: dict[str, type] = {STR: str, INT: int, FLOAT: float, BOOL: bool}
