@@ -8,7 +8,6 @@ not guessed at.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 _FENCE = "```"
@@ -20,6 +19,8 @@ class NoJSONObject(ValueError):
 
 def extract_json_object(text: str) -> dict[str, Any]:
     """The first JSON object in `text`; NoJSONObject explaining what was found instead."""
+    import json  # lazy: keeps `import kaizen.signatures` cheap
+
     stripped = text.strip()
     if not stripped:
         raise NoJSONObject("the output is empty")
@@ -38,6 +39,8 @@ def extract_json_object(text: str) -> dict[str, Any]:
 
 
 def _from_fences(text: str) -> dict[str, Any] | None:
+    import json
+
     start = text.find(_FENCE)
     while start != -1:
         body_start = text.find("\n", start + 3)
@@ -84,6 +87,8 @@ def _balanced_end(text: str, start: int) -> int:
 
 
 def _from_braces(text: str) -> dict[str, Any]:
+    import json
+
     start = text.find("{")
     if start == -1:
         raise NoJSONObject("no JSON object found (no '{' in the output)")

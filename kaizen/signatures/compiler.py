@@ -8,7 +8,6 @@ and coerces model outputs leniently, always reporting every failing field at onc
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +53,8 @@ def _render_value(value: Any) -> str:
         value = value.value
     if isinstance(value, str):
         return value
+    import json  # lazy: keeps `import kaizen.signatures` cheap
+
     return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 

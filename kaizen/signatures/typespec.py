@@ -11,7 +11,6 @@ from __future__ import annotations
 import types
 import typing
 from enum import Enum, EnumMeta
-from json.encoder import encode_basestring
 from typing import Any
 
 from kaizen.errors import SignatureError
@@ -166,6 +165,8 @@ class TypeSpec:
 def _json_scalar(value: Any) -> str:
     """json.dumps for the scalar values a Literal/Enum may hold, without its call overhead."""
     if isinstance(value, str):
+        from json.encoder import encode_basestring  # lazy: json is not needed at import
+
         return encode_basestring(value)
     if isinstance(value, bool):
         return "true" if value else "false"
