@@ -208,7 +208,7 @@ class Agent:
 
     def _invoke(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The node body: validate inputs, call the provider, validate outputs, retry."""
-        prompt = self.compiled.render_prompt(self.compiled.validate_inputs(inputs))
+        prompt = self.compiled.render_prompt(inputs)  # validates the inputs too
         provider = self.provider
         usage, attempts = Usage(), []  # type: ignore[var-annotated]
         for attempt in range(self.config.max_retries + 1):
@@ -220,7 +220,7 @@ class Agent:
         raise OutputValidationError(self.agent_id, attempts)
 
     async def _ainvoke(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        prompt = self.compiled.render_prompt(self.compiled.validate_inputs(inputs))
+        prompt = self.compiled.render_prompt(inputs)  # validates the inputs too
         provider = self.provider
         usage, attempts = Usage(), []  # type: ignore[var-annotated]
         for attempt in range(self.config.max_retries + 1):

@@ -4,7 +4,6 @@ config from a bad model answer from an unreachable server without parsing messag
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 
@@ -38,13 +37,36 @@ class SignatureParseError(SignatureError, ValueError):
         super().__init__(f"{reason} at position {position}:\n  {text}\n  {caret}")
 
 
-@dataclass(frozen=True, slots=True)
 class FieldError:
-    """One field-level problem found while validating inputs or outputs."""
+    """One field-level problem found while validating inputs or outputs.
 
+    A hand-written immutable record: `dataclasses` would pull in `inspect` (~10 ms) on
+    every `import kaizen.errors`.
+    """
+
+    __slots__ = ("field", "message", "value")
     field: str
     message: str
-    value: Any = None
+    value: Any
+
+    def __init__(self, field: str, message: str, value: Any = None) -> None:
+        object.__setattr__(self, "field", field)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "value", value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"FieldError is immutable; cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FieldError):
+            return NotImplemented
+        return (self.field, self.message, self.value) == (other.field, other.message, other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.field, self.message))
+
+    def __repr__(self) -> str:
+        return f"FieldError(field={self.field!r}, message={self.message!r}, value={self.value!r})"
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
