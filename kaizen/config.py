@@ -186,6 +186,8 @@ class KaizenConfig(_Validated):
         )
         _check_bool("memory_enabled", self.memory_enabled)
         _check_range("memory_max_turns", self.memory_max_turns, low=0, low_open=True, integer=True)
+        if isinstance(self.log_level, str) and self.log_level.upper() != self.log_level:
+            object.__setattr__(self, "log_level", self.log_level.upper())
         if self.log_level not in self._LOG_LEVELS:
             raise ConfigurationError(
                 "log_level", f"must be one of {', '.join(self._LOG_LEVELS)}, got {self.log_level!r}"

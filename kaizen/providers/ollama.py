@@ -136,6 +136,13 @@ class OllamaProvider:
             return ProviderTimeoutError(
                 f"no answer within {timeout or self.timeout:g}s", provider=self.name, url=url
             )
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            return ProviderConnectionError(
+                f"the Ollama server dropped the connection mid-request ({type(exc).__name__}: "
+                f"{exc})",
+                provider=self.name,
+                url=url,
+            )
         if isinstance(exc, ConnectionError | httpx.TransportError):
             return ProviderConnectionError(
                 f"cannot reach the Ollama server ({type(exc).__name__}); is it running? "

@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from kaizen.agent import Agent
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 @register_node
 class PythonCodeNode(Node):
     """Wraps a callable (`function`) or a code string (`code`) that sets `result`.
@@ -79,6 +87,11 @@ class PythonCodeNode(Node):
         if self._code is not None:
             return self._wrap(self._exec(inputs))
         if self._is_async:
+            if _loop_running():
+                raise RuntimeError(
+                    "this node wraps an async function and an event loop is already running; "
+                    "execute the workflow with AsyncLocalRuntime instead of LocalRuntime"
+                )
             return self._wrap(asyncio.run(self._call(**inputs)))
         return self._wrap(self._call(**inputs))
 

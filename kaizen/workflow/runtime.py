@@ -31,6 +31,12 @@ def _check(workflow: Any, parameters: Mapping[str, Mapping[str, Any]] | None) ->
                     f"parameters for node {node_id!r} must be a mapping, got "
                     f"{type(params).__name__}"
                 )
+            for conn in workflow.incoming[node_id]:
+                if conn.target_input in params:
+                    raise WorkflowValidationError(
+                        f"input {node_id}.{conn.target_input} is given as a parameter and is "
+                        f"also fed by connection {conn}; remove one of them"
+                    )
 
 
 def _inputs_for(
@@ -132,6 +138,10 @@ class AsyncLocalRuntime:
                 error.__cause__ = exc
                 errors[node_id] = error
                 done[node_id].set_result(False)
+            except BaseException:
+                # Cancellation or interrupt: unblock the dependants, then let it propagate.
+                done[node_id].set_result(False)
+                raise
 
         await asyncio.gather(*(run_node(n) for n in workflow.order))
         if errors:

@@ -166,7 +166,7 @@ def test_kaizen_config_defaults_and_keys() -> None:
         ("audit_retention_days", 0, "> 0"),
         ("memory_enabled", None, "true or false"),
         ("memory_max_turns", -3, "> 0"),
-        ("log_level", "info", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("log_level", "verbose", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("log_level", "VERBOSE", "must be one of"),
     ],
 )
@@ -187,6 +187,7 @@ def test_coerce_accepts_none_instance_and_mapping() -> None:
     assert KaizenConfig.coerce(cfg) is cfg
     assert KaizenConfig.coerce(None) == KaizenConfig()
     assert KaizenConfig.coerce({"log_level": "DEBUG"}).log_level == "DEBUG"
+    assert KaizenConfig.coerce({"log_level": "info"}).log_level == "INFO"
 
 
 def test_from_env_parses_every_key() -> None:

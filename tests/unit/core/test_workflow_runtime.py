@@ -180,3 +180,28 @@ def test_same_workflow_runs_repeatedly_with_different_parameters() -> None:
     wf = builder.build()
     runtime = LocalRuntime()
     assert [runtime.execute(wf, {"a": {"x": n}})[0]["a"]["result"] for n in range(3)] == [0, 2, 4]
+
+
+def test_parameter_and_connection_on_the_same_input_is_rejected() -> None:
+    from kaizen.errors import WorkflowValidationError
+    from kaizen.workflow import LocalRuntime, WorkflowBuilder
+
+    wf = WorkflowBuilder()
+    wf.add_node("PythonCodeNode", "a", {"function": lambda: 1})
+    wf.add_node("PythonCodeNode", "b", {"function": lambda x: x})
+    wf.add_connection("a", "result", "b", "x")
+    with pytest.raises(WorkflowValidationError, match=r"b\.x is given as a parameter"):
+        LocalRuntime().execute(wf.build(), parameters={"b": {"x": 5}})
+
+
+async def test_async_function_node_under_sync_runtime_in_a_loop_names_the_fix() -> None:
+    from kaizen.errors import WorkflowExecutionError
+    from kaizen.workflow import LocalRuntime, WorkflowBuilder
+
+    async def fn() -> int:
+        return 1
+
+    wf = WorkflowBuilder()
+    wf.add_node("PythonCodeNode", "a", {"function": fn})
+    with pytest.raises(WorkflowExecutionError, match="AsyncLocalRuntime"):
+        LocalRuntime().execute(wf.build())
