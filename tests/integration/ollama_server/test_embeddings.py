@@ -1,0 +1,67 @@
+"""Embeddings from the real all-MiniLM-L6-v2, through /api/embed and /api/embeddings."""
+
+from __future__ import annotations
+
+import math
+
+import ollama
+import pytest
+
+from tests.utils.ollama_server import LLM_MODEL
+
+TIMEOUT = 120.0
+
+
+@pytest.fixture
+def client(base_url: str) -> ollama.Client:
+    return ollama.Client(host=base_url, timeout=TIMEOUT)
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+
+
+def test_listed_with_embedding_capability(client: ollama.Client, embed_model: str) -> None:
+    assert embed_model in [m.model for m in client.list().models]
+    assert client.show(embed_model).capabilities == ["embedding"]
+
+
+def test_embed_dimension_and_normalisation(client: ollama.Client, embed_model: str) -> None:
+    result = client.embed(model=embed_model, input=["first sentence", "second one"])
+    assert len(result.embeddings) == 2
+    assert all(len(v) == 384 for v in result.embeddings)
+    assert all(abs(math.sqrt(sum(x * x for x in v)) - 1.0) < 1e-3 for v in result.embeddings)
+    assert result.prompt_eval_count is not None and result.prompt_eval_count > 4
+
+
+def test_related_sentences_are_closer_than_unrelated(
+    client: ollama.Client, embed_model: str
+) -> None:
+    cat, kitten, stocks = client.embed(
+        model=embed_model,
+        input=[
+            "A cat is sleeping on the sofa.",
+            "A kitten naps on the couch.",
+            "Interest rates moved the stock market today.",
+        ],
+    ).embeddings
+    assert _cosine(cat, kitten) > _cosine(cat, stocks) + 0.2
+
+
+def test_legacy_embeddings_endpoint(client: ollama.Client, embed_model: str) -> None:
+    legacy = client.embeddings(model=embed_model, prompt="hello world").embedding
+    modern = client.embed(model=embed_model, input="hello world").embeddings[0]
+    assert len(legacy) == 384
+    assert _cosine(list(legacy), list(modern)) > 0.999
+
+
+def test_generate_on_the_embedding_model_is_refused(
+    client: ollama.Client, embed_model: str
+) -> None:
+    with pytest.raises(ollama.ResponseError) as info:
+        client.generate(model=embed_model, prompt="hi")
+    assert info.value.status_code == 400
+    assert "does not support generate" in info.value.error
+    with pytest.raises(ollama.ResponseError, match="does not support embeddings"):
+        client.embed(model=LLM_MODEL, input="hi")
