@@ -156,11 +156,13 @@ SIGNATURES = MappingProxyType(
         "translate": "text, target_language -> translation",
         "plan": "goal -> steps: list[str]",
         "vote": "proposal -> vote: Literal['yes', 'no'], reason",
-        "argue": "topic, position, previous: str? -> argument",
-        "judge": "topic, arguments: list[str] -> winner: int, rationale",
-        "escalate": "issue, tier: int -> resolved: bool, answer, escalate: bool",
-        "delegate": "task -> subtasks: list[str]",
-        "aggregate": "results: list[str] -> combined",
+        # the coordination patterns' conventions (kaizen.coordination): debaters may read
+        # position/opponent_argument, the judge the transcript, a supervisor tasks/results
+        "argue": "topic, position, opponent_argument -> argument",
+        "judge": "topic, transcript -> winner: Literal['for', 'against'], rationale",
+        "escalate": "issue -> answer, confidence: float",
+        "aggregate": "tasks, results -> summary",
+        "summarize_entities": "text, entities: list[str] -> summary",
         "keywords": "text -> keywords: list[str], counts: dict[str, int]",
         "optional_note": "question -> answer, note: str?",
         "joke": "-> joke",
@@ -228,6 +230,19 @@ class DataScenario:
         ]
 
 
+#: Inputs each pattern supplies to its agents on top of the run's inputs (see the pattern
+#: modules in kaizen.coordination); a scenario's agents may declare these.
+PATTERN_INPUTS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "sequential": frozenset(),  # plus every earlier stage's outputs
+        "parallel": frozenset(),
+        "supervisor_worker": frozenset({"tasks", "results"}),
+        "consensus": frozenset(),
+        "debate": frozenset({"position", "round", "opponent_argument", "transcript"}),
+        "handoff": frozenset(),
+    }
+)
+
 COORDINATION_PATTERNS = (
     "sequential",
     "parallel",
@@ -245,10 +260,13 @@ def _multi_agent_scenarios() -> dict[str, DataScenario]:
             "sequential",
             "extract entities, then summarise them",
             "integration",
-            (AgentSpec("extractor", "extract_entities"), AgentSpec("summarizer", "aggregate")),
+            (
+                AgentSpec("extractor", "extract_entities"),
+                AgentSpec("summarizer", "summarize_entities"),
+            ),
             ({"text": "Ada Lovelace met Charles Babbage in London."},),
             pattern="sequential",
-            expected_outputs=("combined",),
+            expected_outputs=("summary",),
         ),
         "parallel": DataScenario(
             "parallel",
@@ -264,12 +282,20 @@ def _multi_agent_scenarios() -> dict[str, DataScenario]:
             "a supervisor splits a task, workers answer, results are aggregated",
             "integration",
             (
-                AgentSpec("supervisor", "delegate", role="supervisor"),
+                AgentSpec("supervisor", "aggregate", role="supervisor"),
                 AgentSpec("worker_1", "qa"),
                 AgentSpec("worker_2", "qa"),
             ),
-            ({"task": "List two benefits of unit tests."},),
+            (
+                {
+                    "tasks": [
+                        {"question": "Name one benefit of unit tests."},
+                        {"question": "Name one benefit of integration tests."},
+                    ]
+                },
+            ),
             pattern="supervisor_worker",
+            expected_outputs=("summary",),
         ),
         "consensus": DataScenario(
             "consensus",
@@ -297,10 +323,10 @@ def _multi_agent_scenarios() -> dict[str, DataScenario]:
             "handoff",
             "tiered escalation with a maximum tier",
             "integration",
-            tuple(AgentSpec(f"tier_{i}", "escalate", role=f"tier{i}") for i in range(1, 4)),
-            ({"issue": "Customer cannot log in.", "tier": 1},),
+            tuple(AgentSpec(f"tier_{i}", "escalate", role=f"tier{i}") for i in range(3)),
+            ({"issue": "Customer cannot log in."},),
             pattern="handoff",
-            expected_outputs=("resolved",),
+            expected_outputs=("answer",),
         ),
     }
 

@@ -132,11 +132,22 @@ def test_named_scenarios_exist(manager: tf.KaizenTestDataManager) -> None:
 def test_every_scenario_is_consistent(manager: tf.KaizenTestDataManager, name: str) -> None:
     scenario = manager.scenario(name)
     assert isinstance(scenario.config(), KaizenConfig)
-    first = compile_signature(scenario.agents[0].signature_text)
+    available = set(tf.PATTERN_INPUTS.get(scenario.pattern or "", ()))
+    for inputs in scenario.inputs:
+        available |= set(inputs)
+        if scenario.pattern == "supervisor_worker":
+            available |= {k for task in inputs["tasks"] for k in task}
     for spec in scenario.agents:
         assert isinstance(spec.agent_config(), AgentConfig)
-    for inputs in scenario.inputs:
-        first.validate_inputs(inputs)  # raises with the field name on a bad scenario
+        compiled = compile_signature(spec.signature_text)
+        missing = {f.name for f in compiled.inputs if f.required} - available
+        assert not missing, f"{spec.agent_id} needs inputs nobody supplies: {missing}"
+        if scenario.pattern in (None, "sequential"):
+            available |= {f.name for f in compiled.outputs}
+    if scenario.pattern is None:
+        first = compile_signature(scenario.agents[0].signature_text)
+        for inputs in scenario.inputs:
+            first.validate_inputs(inputs)  # raises with the field name on a bad scenario
     outputs = {f.name for s in scenario.agents for f in compile_signature(s.signature_text).outputs}
     assert set(scenario.expected_outputs) <= outputs
     assert scenario.inputs, "a scenario needs at least one input"
