@@ -11,17 +11,20 @@ from kaizen.errors import AgentError, ConfigurationError, DuplicateAgentError
 
 if TYPE_CHECKING:
     from kaizen.agent import Agent
+    from kaizen.audit import AuditTrail
+    from kaizen.coordination import Pattern
     from kaizen.signatures import Signature
 
 
 class Kaizen:
     """Entry point: `Kaizen(config=...)`, then `create_agent(agent_id, config, signature=...)`."""
 
-    __slots__ = ("_agents", "config")
+    __slots__ = ("_agents", "_audit", "config")
 
     def __init__(self, config: KaizenConfig | Mapping[str, Any] | None = None) -> None:
         self.config = KaizenConfig.coerce(config)
         self._agents: dict[str, Agent] = {}
+        self._audit: AuditTrail | None = None
 
     def __repr__(self) -> str:
         return f"Kaizen(agents={len(self._agents)}, provider={self.config.default_provider!r})"
@@ -49,6 +52,12 @@ class Kaizen:
             )
         agent = Agent(agent_id, resolve_agent_config(config, self.config), signature)
         self._agents[agent_id] = agent
+        if self._audit is not None:
+            self._audit.record_config_change(
+                agent_id,
+                {**agent.config.to_dict(), "signature": agent.compiled.text},
+                action="create_agent",
+            )
         return agent
 
     def get_agent(self, agent_id: str) -> Agent:
@@ -71,3 +80,59 @@ class Kaizen:
 
     def __len__(self) -> int:
         return len(self._agents)
+
+    # -- audit and teams (kaizen.audit, kaizen.coordination) --------------------------------
+
+    def attach_audit(self, trail: AuditTrail) -> AuditTrail:
+        """Record configuration changes and team runs in `trail` (records the config now)."""
+        from kaizen.audit import AuditTrail
+
+        if not isinstance(trail, AuditTrail):
+            raise ConfigurationError("audit", f"must be an AuditTrail, got {trail!r}")
+        self._audit = trail
+        trail.record_config_change("kaizen", self.config.to_dict(), action="attach_audit")
+        return trail
+
+    @property
+    def audit_trail(self) -> AuditTrail | None:
+        return self._audit
+
+    def create_agent_team(
+        self, team_id: str, agents: Any, pattern: str = "supervisor_worker", **options: Any
+    ) -> Pattern:
+        """A coordination pattern over agents (ids or Agents); see kaizen.coordination."""
+        from kaizen.coordination.team import create_agent_team
+
+        return create_agent_team(self, team_id, agents, pattern, **options)
+
+    def sequential(self, stages: Any, **options: Any) -> Pattern:
+        from kaizen.coordination.team import build_pattern
+
+        return build_pattern(self, "sequential", stages, **options)
+
+    def parallel(self, agents: Any, **options: Any) -> Pattern:
+        from kaizen.coordination.team import build_pattern
+
+        return build_pattern(self, "parallel", agents, **options)
+
+    def supervisor_worker(self, workers: Any, supervisor: Any = None, **options: Any) -> Pattern:
+        from kaizen.coordination.team import build_pattern
+
+        return build_pattern(self, "supervisor_worker", workers, supervisor=supervisor, **options)
+
+    def consensus(self, agents: Any, **options: Any) -> Pattern:
+        from kaizen.coordination.team import build_pattern
+
+        return build_pattern(self, "consensus", agents, **options)
+
+    def debate(self, proponent: Any, opponent: Any, judge: Any, **options: Any) -> Pattern:
+        from kaizen.coordination.team import build_pattern
+
+        return build_pattern(
+            self, "debate", proponent=proponent, opponent=opponent, judge=judge, **options
+        )
+
+    def handoff(self, tiers: Any, **options: Any) -> Pattern:
+        from kaizen.coordination.team import build_pattern
+
+        return build_pattern(self, "handoff", tiers, **options)
