@@ -1,0 +1,178 @@
+"""Per-worker and per-test isolation, behind a name-prefix guard.
+
+Why a guard: the toolkit may be pointed at somebody's own server (env overrides). Every
+database, schema or collection it creates starts with NAME_PREFIX, and every cleanup refuses
+a name without it, so cleanup can never drop what the toolkit did not create.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from typing import Any
+
+from .settings import NAME_PREFIX, ServiceSettings
+
+PG_TEMPLATE = f"{NAME_PREFIX}template"
+REDIS_DB_COUNT = 16
+_SAFE = re.compile(r"^[a-z0-9_]{1,63}$")
+
+
+class RefusedCleanupError(RuntimeError):
+    """Cleanup was asked to touch something the toolkit did not create."""
+
+
+def guard(name: str) -> str:
+    """Return `name` if it is one of ours (prefix and a safe identifier), else refuse."""
+    if not name.startswith(NAME_PREFIX) or not _SAFE.match(name):
+        raise RefusedCleanupError(
+            f"refusing to create or remove {name!r}: toolkit-managed names start with "
+            f"{NAME_PREFIX!r} and use only [a-z0-9_]"
+        )
+    return name
+
+
+def worker_id() -> str:
+    """'gw0', 'gw1', ... under pytest-xdist, else 'main'."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def worker_name(run_id: str) -> str:
+    """Per-worker database/schema name; the run id keeps concurrent runs apart."""
+    tag = re.sub(r"[^a-z0-9]", "", run_id.lower())[-8:]
+    return guard(f"{NAME_PREFIX}{worker_id()}_{tag}")
+
+
+def test_name() -> str:
+    return guard(f"{NAME_PREFIX}t_{uuid.uuid4().hex[:12]}")
+
+
+def redis_db_index(base: int = 1) -> int:
+    """gw0 -> 1, gw1 -> 2, ... (db 0 is left to the server's owner)."""
+    wid = worker_id()
+    number = int(wid[2:]) if wid.startswith("gw") and wid[2:].isdigit() else 0
+    return base + number % (REDIS_DB_COUNT - base)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+def _pg_admin(s: ServiceSettings) -> Any:
+    import psycopg2
+
+    conn = psycopg2.connect(
+        host=s.host,
+        port=s.port,
+        dbname=s.database,
+        user=s.user,
+        password=s.password,
+        connect_timeout=5,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def pg_ensure_template(s: ServiceSettings) -> None:
+    """Create the (empty) template database the per-worker/per-test databases clone."""
+    import psycopg2
+
+    conn = _pg_admin(s)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEMPLATE,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(f'CREATE DATABASE "{PG_TEMPLATE}" TEMPLATE template0')
+                except psycopg2.errors.DuplicateDatabase:
+                    pass  # a concurrent worker created it
+                except psycopg2.errors.InsufficientPrivilege as exc:
+                    raise RefusedCleanupError(
+                        f"{s.user} may not create databases on {s.endpoint} ({exc}); "
+                        f"grant it: ALTER ROLE {s.user} CREATEDB"
+                    ) from None
+    finally:
+        conn.close()
+
+
+def pg_create_database(s: ServiceSettings, name: str) -> str:
+    """Clone the template into `name`; returns `name`."""
+    guard(name)
+    pg_ensure_template(s)
+    conn = _pg_admin(s)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{PG_TEMPLATE}" STRATEGY FILE_COPY')
+    finally:
+        conn.close()
+    return name
+
+
+def pg_drop_database(s: ServiceSettings, name: str) -> None:
+    guard(name)
+    conn = _pg_admin(s)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+# -- MySQL ---------------------------------------------------------------------------------
+def _mysql_admin(s: ServiceSettings) -> Any:
+    import pymysql
+
+    return pymysql.connect(
+        host=s.host,
+        port=s.port,
+        user=s.user,
+        password=s.password or "",
+        connect_timeout=5,
+        autocommit=True,
+    )
+
+
+def mysql_create_database(s: ServiceSettings, name: str) -> str:
+    guard(name)
+    conn = _mysql_admin(s)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}`")
+    finally:
+        conn.close()
+    return name
+
+
+def mysql_drop_database(s: ServiceSettings, name: str) -> None:
+    guard(name)
+    conn = _mysql_admin(s)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
+# -- Redis ---------------------------------------------------------------------------------
+def redis_claim_db(client: Any, index: int, claimed_before: bool) -> None:
+    """Refuse a db index that already holds keys the toolkit did not write.
+
+    `claimed_before` is True when the state file says this run (or a crashed one of ours)
+    already claimed the index, so leftover keys are ours to flush.
+    """
+    size = client.dbsize()
+    if size and not claimed_before:
+        raise RefusedCleanupError(
+            f"redis db {index} holds {size} keys the toolkit did not create; it will not "
+            "FLUSHDB it. Point KAIZEN_TEST_REDIS_PORT at a server of your own or empty that db"
+        )
+
+
+def redis_flush(client: Any, index: int, claimed: bool) -> None:
+    if not claimed:
+        raise RefusedCleanupError(f"redis db {index} was never claimed by the toolkit")
+    client.flushdb()
+
+
+# -- MongoDB -------------------------------------------------------------------------------
+def mongodb_drop_database(client: Any, name: str) -> None:
+    guard(name)
+    client.drop_database(name)

@@ -1,0 +1,214 @@
+"""Service settings: one source of truth (services.env), overridable from the environment.
+
+Why a file and not Python constants: docker compose (--env-file) and make (include) read
+the same file, so the endpoints cannot drift apart between tools.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+ENV_FILE = Path(__file__).resolve().parent.parent / "services.env"
+REPO_ROOT = ENV_FILE.parent.parent.parent
+COMPOSE_FILE = REPO_ROOT / "docker-compose.test.yml"
+
+SERVICE_NAMES: tuple[str, ...] = ("postgresql", "redis", "mysql", "mongodb", "ollama")
+DEFAULT_SERVICES: tuple[str, ...] = ("postgresql", "redis")
+#: Every database, schema, key-space marker or collection the toolkit creates starts with
+#: this; cleanup refuses any other name.
+NAME_PREFIX = "kzt_"
+
+_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_ENV_PREFIX = {
+    "postgresql": "KAIZEN_TEST_POSTGRES_",
+    "redis": "KAIZEN_TEST_REDIS_",
+    "mysql": "KAIZEN_TEST_MYSQL_",
+    "mongodb": "KAIZEN_TEST_MONGODB_",
+    "ollama": "KAIZEN_TEST_OLLAMA_",
+}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the key and the fix."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+class UnknownServiceError(KeyError):
+    """A service name outside SERVICE_NAMES was requested."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown service {name!r}; known services: {', '.join(SERVICE_NAMES)}")
+        self.name = name
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def parse_env_file(path: Path = ENV_FILE) -> dict[str, str]:
+    """KEY=VALUE lines; '#' comments and blank lines ignored; no quoting, no spaces."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise SettingsError(f"{path.name}:{number}", f"expected KEY=VALUE, got {raw!r}")
+        values[match.group(1)] = match.group(2)
+    return values
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Endpoint and credentials of one service after environment overrides."""
+
+    name: str
+    host: str
+    port: int
+    database: str | None = None
+    user: str | None = None
+    password: str | None = None
+    model: str | None = None
+    embed_model: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All services plus the stack-wide knobs."""
+
+    services: Mapping[str, ServiceSettings]
+    state_dir: Path
+    backends: tuple[str, ...]
+    start_timeout_s: float
+    ollama_start_timeout_s: float
+    raw: Mapping[str, str]
+
+    def __getitem__(self, name: str) -> ServiceSettings:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise UnknownServiceError(name) from None
+
+
+BACKENDS = ("running", "docker", "local")
+
+
+def _port(values: Mapping[str, str], key: str) -> int:
+    text = values.get(key)
+    if text is None:
+        raise SettingsError(key, f"missing; add it to {ENV_FILE} or the environment")
+    try:
+        port = int(text)
+    except ValueError:
+        raise SettingsError(key, f"must be a TCP port number, got {text!r}") from None
+    if not 0 < port < 65536:
+        raise SettingsError(key, f"must be within 1..65535, got {port}")
+    return port
+
+
+def _float(values: Mapping[str, str], key: str, default: float) -> float:
+    text = values.get(key)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(key, f"must be a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise SettingsError(key, f"must be positive, got {value}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE) -> Settings:
+    """File defaults, then the environment (same key names) on top."""
+    environ = os.environ if environ is None else environ
+    values = parse_env_file(env_file)
+    for key in list(values):
+        if key in environ:
+            values[key] = environ[key]
+    for key, value in environ.items():
+        if key.startswith("KAIZEN_TEST_") and key not in values:
+            values[key] = value
+
+    def need(key: str) -> str:
+        value = values.get(key)
+        if not value:
+            raise SettingsError(key, f"missing or empty; set it in {ENV_FILE} or the environment")
+        return value
+
+    services: dict[str, ServiceSettings] = {}
+    for name, prefix in _ENV_PREFIX.items():
+        host = need(prefix + "HOST")
+        services[name] = ServiceSettings(
+            name=name,
+            host=host,
+            port=_port(values, prefix + "PORT"),
+            database=values.get(prefix + "DB"),
+            user=values.get(prefix + "USER"),
+            password=values.get(prefix + "PASSWORD"),
+            model=values.get(prefix + "MODEL"),
+            embed_model=values.get(prefix + "EMBED_MODEL"),
+        )
+    backends = tuple(
+        b.strip() for b in values.get("KAIZEN_TEST_BACKENDS", ",".join(BACKENDS)).split(",")
+    )
+    for backend in backends:
+        if backend not in BACKENDS:
+            raise SettingsError(
+                "KAIZEN_TEST_BACKENDS", f"unknown backend {backend!r}; use any of {BACKENDS}"
+            )
+    state_dir_text = values.get("KAIZEN_TEST_STATE_DIR") or str(
+        Path(tempfile.gettempdir()) / f"kaizen-test-services-{os.getuid()}"
+    )
+    return Settings(
+        services=services,
+        state_dir=Path(state_dir_text),
+        backends=backends,
+        start_timeout_s=_float(values, "KAIZEN_TEST_START_TIMEOUT", 30.0),
+        ollama_start_timeout_s=_float(values, "KAIZEN_TEST_OLLAMA_START_TIMEOUT", 180.0),
+        raw=values,
+    )
+
+
+def postgres_url(
+    s: ServiceSettings,
+    database: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+) -> str:
+    user = s.user if user is None else user
+    password = s.password if password is None else password
+    auth = quote(user or "", safe="")
+    if password:
+        auth += ":" + quote(password, safe="")
+    return f"postgresql://{auth}@{s.host}:{s.port}/{database or s.database}"
+
+
+def mysql_url(s: ServiceSettings, database: str | None = None) -> str:
+    auth = quote(s.user or "", safe="") + ":" + quote(s.password or "", safe="")
+    return f"mysql://{auth}@{s.host}:{s.port}/{database or s.database}"
+
+
+def mongodb_url(s: ServiceSettings, database: str | None = None) -> str:
+    return f"mongodb://{s.host}:{s.port}/{database or s.database}?directConnection=true"
+
+
+def redis_url(s: ServiceSettings, db: int = 0) -> str:
+    return f"redis://{s.host}:{s.port}/{db}"
+
+
+def ollama_url(s: ServiceSettings) -> str:
+    return f"http://{s.host}:{s.port}"

@@ -1,0 +1,475 @@
+"""The ladder (running -> docker -> local) and the stack lifecycle shared by pytest and CLI.
+
+Why one Stack object per process: pytest fixtures, `ensure_docker_services()` and the CLI
+must agree on who started what, so that the last user stops exactly what its run started
+and nothing else.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import docker as docker_backend
+from . import local as local_backend
+from .health import HealthReport, check, tcp_probe, wait_healthy
+from .ports import find_port_holder
+from .registry import (
+    ProcessRecord,
+    Registry,
+    monotonic_ms,
+    now_iso,
+    pid_alive,
+    process_create_time,
+    record_key,
+    remove_data_dir,
+    stop_process,
+)
+from .settings import SERVICE_NAMES, ServiceSettings, Settings, load_settings
+
+
+class ServiceError(RuntimeError):
+    """Base of the stack's errors; `service` names the service concerned."""
+
+    def __init__(self, service: str, message: str) -> None:
+        super().__init__(message)
+        self.service = service
+
+
+class ServiceUnavailableError(ServiceError):
+    """No rung of the ladder produced a healthy service; `rungs` says what each found."""
+
+    def __init__(self, service: str, endpoint: str, rungs: dict[str, str]) -> None:
+        detail = "; ".join(f"{rung}: {why}" for rung, why in rungs.items())
+        super().__init__(service, f"{service} unavailable at {endpoint}: {detail}")
+        self.endpoint = endpoint
+        self.rungs = dict(rungs)
+
+
+class PortOccupiedError(ServiceUnavailableError):
+    """The configured port is held by something that is not a usable instance of the service."""
+
+
+class ServiceDiedError(ServiceError):
+    """A service that was healthy earlier in this run is gone."""
+
+
+@dataclass
+class ServiceStatus:
+    """What a fixture hands a test: where the service is and how it was obtained."""
+
+    service: str
+    healthy: bool
+    backend: str | None
+    endpoint: str
+    host: str
+    port: int
+    version: str | None = None
+    started_at: str | None = None
+    start_ms: float | None = None
+    latency_ms: float | None = None
+    reason: str | None = None
+    pid: int | None = None
+    settings: ServiceSettings | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        from . import settings as st
+
+        assert self.settings is not None
+        return {
+            "postgresql": lambda s: st.postgres_url(s),
+            "redis": lambda s: st.redis_url(s),
+            "mysql": lambda s: st.mysql_url(s),
+            "mongodb": lambda s: st.mongodb_url(s),
+            "ollama": lambda s: st.ollama_url(s),
+        }[self.service](self.settings)
+
+
+def _validate(names: Iterable[str]) -> list[str]:
+    from .settings import UnknownServiceError
+
+    out = []
+    for name in names:
+        if name not in SERVICE_NAMES:
+            raise UnknownServiceError(name)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+class Stack:
+    """Brings services up through the ladder and tracks what this process uses."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        owner_kind: str = "run",
+        run_id: str | None = None,
+        progress: Any = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.registry = Registry(self.settings.state_dir)
+        self.owner_kind = owner_kind
+        self.run_id = run_id or f"proc-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._joined: set[str] = set()
+        self._attached: dict[str, ServiceStatus] = {}
+        self._failed: dict[str, ServiceUnavailableError] = {}
+        self._state_mutex = threading.Lock()
+        self._progress = progress
+        self._released = False
+        self._atexit_registered = False
+
+    # -- public --------------------------------------------------------------------------
+    def ensure(self, names: Iterable[str]) -> dict[str, ServiceStatus]:
+        """All `names` healthy, or ServiceUnavailableError for the first one that is not."""
+        outcomes = self.ensure_outcomes(names)
+        for outcome in outcomes.values():
+            if isinstance(outcome, ServiceUnavailableError):
+                raise outcome
+        return outcomes  # type: ignore[return-value]
+
+    def ensure_outcomes(
+        self, names: Iterable[str]
+    ) -> dict[str, ServiceStatus | ServiceUnavailableError]:
+        """Per service: a healthy status or the error; each service is tried once per Stack."""
+        wanted = _validate(names)
+        todo = [n for n in wanted if n not in self._attached and n not in self._failed]
+        if todo:
+            if self.owner_kind == "run" and not self._atexit_registered:
+                atexit.register(self.release)
+                self._atexit_registered = True
+            with self.registry.locked():
+                self.reap()
+                self._join(self.run_id)
+                with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+                    results = dict(zip(todo, pool.map(self._ensure_one, todo), strict=True))
+            for name, result in results.items():
+                if isinstance(result, ServiceUnavailableError):
+                    self._failed[name] = result
+                else:
+                    self._attached[name] = result
+        return {n: self._attached.get(n) or self._failed[n] for n in wanted}
+
+    def verify(self, name: str) -> ServiceStatus:
+        """Cheap liveness check of an attached service; ServiceDiedError if it went away."""
+        status = self._attached.get(name)
+        if status is None:
+            raise ServiceError(name, f"{name} was never brought up in this process")
+        if status.pid is not None:
+            rec = self.registry.records().get(record_key(name, status.endpoint))
+            create_time = rec.create_time if rec else None
+            if not pid_alive(status.pid, create_time):
+                log = Path(rec.data_dir or "") / "server.log" if rec else None
+                tail = local_backend.log_tail(log) if log else "no record left"
+                raise ServiceDiedError(
+                    name,
+                    f"{name} ({status.backend}, pid {status.pid}) died during the run; {tail}",
+                )
+        refused = tcp_probe(status.host, status.port, timeout=0.5)
+        if refused is not None:
+            raise ServiceDiedError(
+                name, f"{name} at {status.endpoint} ({status.backend}) stopped answering: {refused}"
+            )
+        return status
+
+    def health(self, names: Iterable[str]) -> dict[str, HealthReport]:
+        """Full usability checks, in parallel, labelled with the backend from the state file."""
+        wanted = _validate(names)
+        records = self.registry.records() if self.registry.state_file.exists() else {}
+
+        def one(name: str) -> HealthReport:
+            s = self.settings[name]
+            rec = records.get(record_key(name, s.endpoint))
+            backend = rec.backend if rec else None
+            report = check(s, backend)
+            if report.healthy and backend is None:
+                report.backend = "running"
+            return report
+
+        with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
+            return dict(zip(wanted, pool.map(one, wanted), strict=True))
+
+    def status_rows(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        wanted = _validate(names or SERVICE_NAMES)
+        records = self.registry.records() if self.registry.state_file.exists() else {}
+        reports = self.health(wanted)
+        rows = []
+        for name in wanted:
+            s = self.settings[name]
+            rec = records.get(record_key(name, s.endpoint))
+            rep = reports[name]
+            rows.append(
+                {
+                    "service": name,
+                    "backend": rep.backend or (rec.backend if rec else "-"),
+                    "endpoint": s.endpoint,
+                    "version": rep.version or (rec.version if rec else None) or "-",
+                    "started": rec.started_at if rec else "-",
+                    "pid": rec.pid if rec else None,
+                    "health": "healthy" if rep.healthy else f"unhealthy: {rep.reason}",
+                    "latency_ms": rep.latency_ms,
+                }
+            )
+        return rows
+
+    def down(self, names: Iterable[str] | None = None) -> dict[str, str]:
+        """Stop every recorded server of `names` (whoever started it); CLI `down`."""
+        wanted = set(_validate(names or SERVICE_NAMES))
+        with self.registry.locked():
+            data = self.registry.read()
+            recs = [r for r in self.registry.records(data).values() if r.service in wanted]
+            return self._stop(recs)
+
+    def release(self) -> dict[str, str]:
+        """Leave this run; if no user of a run remains, stop what that run started."""
+        if self._released or not self._joined:
+            self._released = True
+            return {}
+        self._released = True
+        outcome: dict[str, str] = {}
+        with self.registry.locked():
+            for run_id in sorted(self._joined):
+                if self.registry.leave(run_id, os.getpid()):
+                    continue
+                recs = [
+                    r
+                    for r in self.registry.records().values()
+                    if r.owner_kind == "run" and r.run_id == run_id
+                ]
+                outcome.update(self._stop(recs))
+        return outcome
+
+    def reap(self) -> dict[str, str]:
+        """Remove records of dead servers; stop servers whose run has no live user left."""
+        with self.registry.locked():
+            data = self.registry.read()
+            dead, orphans = [], []
+            for rec in self.registry.records(data).values():
+                if rec.backend == "local" and not pid_alive(rec.pid, rec.create_time):
+                    dead.append(rec)
+                elif rec.owner_kind == "run" and not self.registry.live_users(data, rec.run_id):
+                    orphans.append(rec)
+            for run_id in list(data["runs"]):
+                if not self.registry.live_users(data, run_id):
+                    data["runs"].pop(run_id)
+            self.registry.write(data)
+            outcome = {r.key: "record of a dead server removed" for r in dead}
+            for rec in dead:
+                self.registry.remove(rec.key)
+                remove_data_dir(rec.data_dir, self.settings.state_dir)
+            outcome.update({k: f"reaped: {v}" for k, v in self._stop(orphans).items()})
+            return outcome
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM becomes KeyboardInterrupt, so pytest unwinds and teardown stops servers."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+
+            def _on_term(signum: int, frame: object) -> None:
+                raise KeyboardInterrupt(f"signal {signum}")
+
+            signal.signal(signal.SIGTERM, _on_term)
+
+    # -- internals -----------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress(text)
+
+    def _join(self, run_id: str) -> None:
+        if run_id not in self._joined:
+            self.registry.join(run_id, os.getpid())
+            self._joined.add(run_id)
+            self._released = False
+
+    def _put(self, rec: ProcessRecord) -> None:
+        with self._state_mutex:
+            self.registry.put(rec)
+
+    def _stop(self, recs: list[ProcessRecord]) -> dict[str, str]:
+        if not recs:
+            return {}
+
+        def one(rec: ProcessRecord) -> tuple[str, str]:
+            if rec.backend == "docker":
+                docker_backend.compose_down([rec.service])
+                result = "docker container removed"
+            else:
+                self._say(f"stopping {rec.service} (pid {rec.pid})")
+                result = stop_process(rec)
+                remove_data_dir(rec.data_dir, self.settings.state_dir)
+            with self._state_mutex:
+                self.registry.remove(rec.key)
+            self._attached.pop(rec.service, None)
+            return rec.key, result
+
+        with ThreadPoolExecutor(max_workers=len(recs)) as pool:
+            return dict(pool.map(one, recs))
+
+    def _status(
+        self,
+        s: ServiceSettings,
+        report: HealthReport,
+        rec: ProcessRecord | None,
+    ) -> ServiceStatus:
+        return ServiceStatus(
+            service=s.name,
+            healthy=report.healthy,
+            backend=report.backend,
+            endpoint=s.endpoint,
+            host=s.host,
+            port=s.port,
+            version=report.version,
+            started_at=rec.started_at if rec else None,
+            start_ms=rec.start_ms if rec else None,
+            latency_ms=report.latency_ms,
+            reason=report.reason,
+            pid=rec.pid if rec else None,
+            settings=s,
+        )
+
+    def _timeout(self, name: str) -> float:
+        if name == "ollama":
+            return self.settings.ollama_start_timeout_s
+        return self.settings.start_timeout_s
+
+    def _ensure_one(self, name: str) -> ServiceStatus | ServiceUnavailableError:
+        s = self.settings[name]
+        rungs: dict[str, str] = {}
+        key = record_key(name, s.endpoint)
+        rec = self.registry.records().get(key)
+        if rec is not None:
+            if rec.owner_kind == "run":
+                self._join(rec.run_id)
+            report = wait_healthy(s, 5.0, backend=rec.backend)
+            if report.healthy:
+                self._say(f"{name}: re-attached to {rec.backend} server at {s.endpoint}")
+                return self._status(s, report, rec)
+            rungs["recorded"] = f"{rec.backend} server (pid {rec.pid}) unhealthy: {report.reason}"
+            self._stop([rec])
+
+        first = check(s, "running")
+        if "running" in self.settings.backends and first.healthy:
+            self._say(f"{name}: using the server already running at {s.endpoint}")
+            return self._status(s, first, None)
+        rungs["endpoint " + s.endpoint] = first.reason or "healthy but rung disabled"
+        if first.reason != "connection refused":
+            holder = find_port_holder(s.port, s.host)
+            if holder is not None:
+                return PortOccupiedError(
+                    name,
+                    s.endpoint,
+                    {
+                        **rungs,
+                        "port": f"{s.endpoint} is held by {holder.describe()}, which is not a "
+                        f"usable {name}; stop it or point KAIZEN_TEST_* at another port",
+                    },
+                )
+
+        if "docker" in self.settings.backends:
+            why = docker_backend.engine_status()
+            if why is None:
+                started = time.perf_counter()
+                try:
+                    self._say(f"{name}: docker compose up")
+                    docker_backend.compose_up([name])
+                    report = wait_healthy(s, self._timeout(name), backend="docker")
+                    if report.healthy:
+                        rec = ProcessRecord(
+                            service=name,
+                            endpoint=s.endpoint,
+                            backend="docker",
+                            pid=None,
+                            create_time=None,
+                            owner_kind=self.owner_kind,
+                            run_id=self.run_id,
+                            started_at=now_iso(),
+                            start_ms=monotonic_ms(started),
+                            version=report.version,
+                        )
+                        self._put(rec)
+                        return self._status(s, report, rec)
+                    why = f"container unhealthy: {report.reason}"
+                except docker_backend.DockerUnavailable as exc:
+                    why = str(exc)
+            rungs["docker"] = why
+        else:
+            rungs["docker"] = "disabled by KAIZEN_TEST_BACKENDS"
+
+        if "local" not in self.settings.backends:
+            rungs["local"] = "disabled by KAIZEN_TEST_BACKENDS"
+            return ServiceUnavailableError(name, s.endpoint, rungs)
+        base = self.settings.state_dir / "data" / f"{name}-{s.port}"
+        started_at = time.perf_counter()
+        self._say(f"{name}: starting a local server on {s.endpoint}")
+        try:
+            started = local_backend.start(s, base, self._timeout(name))
+        except local_backend.LocalUnavailable as exc:
+            rungs["local"] = str(exc)
+            return ServiceUnavailableError(name, s.endpoint, rungs)
+        except local_backend.LocalStartError as exc:
+            rungs["local"] = str(exc)
+            self._kill_partial(base)
+            return ServiceUnavailableError(name, s.endpoint, rungs)
+        rec = ProcessRecord(
+            service=name,
+            endpoint=s.endpoint,
+            backend="local",
+            pid=started.popen.pid,
+            create_time=process_create_time(started.popen.pid),
+            owner_kind=self.owner_kind,
+            run_id=self.run_id,
+            started_at=now_iso(),
+            start_ms=0.0,
+            data_dir=str(base),
+            command=started.command,
+            stop_signal=started.stop_signal,
+        )
+        self._put(rec)  # recorded before the readiness wait: a crash now still gets reaped
+        report = wait_healthy(s, self._timeout(name), backend="local", alive=started.exited)
+        if not report.healthy:
+            self._stop([rec])
+            rungs["local"] = f"started but not healthy: {report.reason}"
+            return ServiceUnavailableError(name, s.endpoint, rungs)
+        rec.start_ms = monotonic_ms(started_at)
+        rec.version = report.version
+        self._put(rec)
+        note = f" ({'; '.join(started.notes)})" if started.notes else ""
+        self._say(f"{name}: healthy in {rec.start_ms:.0f} ms, {report.version}{note}")
+        return self._status(s, report, rec)
+
+    def _kill_partial(self, base: Path) -> None:
+        """A starter that failed half-way may have left its child: stop it by its record."""
+        for rec in self.registry.records().values():
+            if rec.data_dir == str(base):
+                self._stop([rec])
+        remove_data_dir(str(base), self.settings.state_dir)
+
+
+_DEFAULT: Stack | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_stack() -> Stack:
+    """The per-process stack used by fixtures and ensure_docker_services()."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Stack()
+        return _DEFAULT
+
+
+def set_default_stack(stack: Stack | None) -> None:
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        _DEFAULT = stack
