@@ -1,6 +1,10 @@
 # Every target that needs the virtual environment depends on $(STAMP), so a fresh clone
 # needs no other step. The stamp is keyed on pyproject.toml: re-running is a no-op.
-include tests/utils/services.env
+# Service defaults from tests/utils/services.env; a variable already set in the environment
+# (or on the command line) wins. `include` would not allow that: make's `=` from a file
+# overrides the environment. Values must not contain whitespace.
+SERVICES_ENV := tests/utils/services.env
+$(foreach kv,$(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=\(.*\)$$/\1?=\2/p' $(SERVICES_ENV)),$(eval $(kv)))
 export
 
 PYTHON ?= python3

@@ -3,5 +3,6 @@
 pytest_plugins = [
     "tests.utils.pytest_tiers",
     "tests.utils.pytest_performance",
+    "tests.utils.pytest_services",
     "pytester",  # plugin tests drive inner pytest runs
 ]

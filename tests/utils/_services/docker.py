@@ -62,8 +62,6 @@ def compose_up(services: list[str]) -> None:
     if reason is not None:
         raise DockerUnavailable(reason)
     targets = list(services)
-    if "ollama" in targets:
-        targets.append("ollama-pull")
     done = subprocess.run(
         compose_cmd("up", "-d", "--wait", *targets),
         capture_output=True,
