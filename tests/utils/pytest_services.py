@@ -28,7 +28,8 @@ from tests.utils._services.stack import (
     ServiceStatus,
     ServiceUnavailableError,
     Stack,
-    set_default_stack,
+    pop_default_stack,
+    push_default_stack,
 )
 
 _STACK_KEY = pytest.StashKey[Stack]()
@@ -62,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     run = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
     stack = Stack(run_id=f"pytest-{run[:12]}")
-    set_default_stack(stack)
+    push_default_stack(stack)
     config.stash[_STACK_KEY] = stack
     stack.install_signal_handlers()
 
@@ -71,7 +72,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     stack = config.stash.get(_STACK_KEY, None)
     if stack is not None:
         stack.release()
-        set_default_stack(None)
+        pop_default_stack()
 
 
 def require(config: pytest.Config, names: list[str]) -> dict[str, ServiceStatus]:

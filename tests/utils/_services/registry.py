@@ -175,17 +175,20 @@ class Registry:
         self.write(data)
 
     # -- run membership ----------------------------------------------------------------
-    def join(self, run_id: str, pid: int) -> None:
+    def join(self, run_id: str, member: str) -> None:
+        """`member` is "<pid>:<token>": one process may host several runs (pytester)."""
         data = self.read()
-        users = set(data["runs"].get(run_id, []))
-        users.add(pid)
+        users = {str(u) for u in data["runs"].get(run_id, [])}
+        users.add(member)
         data["runs"][run_id] = sorted(users)
         self.write(data)
 
-    def leave(self, run_id: str, pid: int) -> list[int]:
-        """Remove `pid` from the run; returns the run's users still alive."""
+    def leave(self, run_id: str, member: str) -> list[str]:
+        """Remove `member` from the run; returns the run's members still alive."""
         data = self.read()
-        users = [p for p in data["runs"].get(run_id, []) if p != pid and _pid_exists(p)]
+        users = [
+            str(u) for u in data["runs"].get(run_id, []) if str(u) != member and _member_alive(u)
+        ]
         if users:
             data["runs"][run_id] = users
         else:
@@ -193,8 +196,12 @@ class Registry:
         self.write(data)
         return users
 
-    def live_users(self, data: dict[str, Any], run_id: str) -> list[int]:
-        return [p for p in data["runs"].get(run_id, []) if _pid_exists(p)]
+    def live_users(self, data: dict[str, Any], run_id: str) -> list[str]:
+        return [str(u) for u in data["runs"].get(run_id, []) if _member_alive(u)]
+
+
+def _member_alive(member: object) -> bool:
+    return _pid_exists(int(str(member).split(":", 1)[0]))
 
 
 def _pid_exists(pid: int) -> bool:

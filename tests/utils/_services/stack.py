@@ -122,6 +122,7 @@ class Stack:
         self.owner_kind = owner_kind
         self.run_id = run_id or f"proc-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._joined: set[str] = set()
+        self.member = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._attached: dict[str, ServiceStatus] = {}
         self._failed: dict[str, ServiceUnavailableError] = {}
         self._state_mutex = threading.Lock()
@@ -239,7 +240,7 @@ class Stack:
         outcome: dict[str, str] = {}
         with self.registry.locked():
             for run_id in sorted(self._joined):
-                if self.registry.leave(run_id, os.getpid()):
+                if self.registry.leave(run_id, self.member):
                     continue
                 recs = [
                     r
@@ -288,7 +289,7 @@ class Stack:
 
     def _join(self, run_id: str) -> None:
         if run_id not in self._joined:
-            self.registry.join(run_id, os.getpid())
+            self.registry.join(run_id, self.member)
             self._joined.add(run_id)
             self._released = False
 
@@ -457,6 +458,7 @@ class Stack:
 
 
 _DEFAULT: Stack | None = None
+_PREVIOUS: list[Stack | None] = []
 _DEFAULT_LOCK = threading.Lock()
 
 
@@ -469,7 +471,15 @@ def default_stack() -> Stack:
         return _DEFAULT
 
 
-def set_default_stack(stack: Stack | None) -> None:
+def push_default_stack(stack: Stack) -> None:
+    """Make `stack` the default; pop_default_stack restores the previous one (nested runs)."""
     global _DEFAULT
     with _DEFAULT_LOCK:
+        _PREVIOUS.append(_DEFAULT)
         _DEFAULT = stack
+
+
+def pop_default_stack() -> None:
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        _DEFAULT = _PREVIOUS.pop() if _PREVIOUS else None

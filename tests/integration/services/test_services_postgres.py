@@ -1,0 +1,96 @@
+"""PostgreSQL through whichever backend the ladder picked (local processes here)."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg2
+import pytest
+
+from tests.utils import get_postgres_connection_string
+from tests.utils._services import isolation as iso
+from tests.utils._services.health import check
+
+
+def test_service_is_usable_as_the_test_user(postgres_service) -> None:
+    assert postgres_service.healthy
+    assert postgres_service.backend in ("running", "docker", "local")
+    assert postgres_service.version and postgres_service.version.startswith("PostgreSQL")
+    conn = psycopg2.connect(get_postgres_connection_string(), connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_user, current_database()")
+            assert cur.fetchone() == ("test_user", "kailash_test")
+    finally:
+        conn.close()
+
+
+def test_worker_connection_is_on_the_workers_own_database(postgres_conn) -> None:
+    with postgres_conn.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        name = cur.fetchone()[0]
+        assert name.startswith("kzt_") and name == iso.worker_name(name.rsplit("_", 1)[-1])
+        cur.execute("CREATE TABLE IF NOT EXISTS kzt_items (id int PRIMARY KEY, v text)")
+        cur.execute("INSERT INTO kzt_items VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET v='x'")
+        cur.execute("SELECT v FROM kzt_items WHERE id = 1")
+        assert cur.fetchone() == ("x",)
+
+
+def test_per_test_database_is_isolated_and_dropped(postgres_service, postgres_test_db) -> None:
+    conn = psycopg2.connect(postgres_test_db.url, connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('kzt_items')")
+            assert cur.fetchone() == (None,), "a fresh database must not see the worker's tables"
+            cur.execute("CREATE TABLE t (id int)")
+    finally:
+        conn.close()
+    s = postgres_service.settings
+    other = iso.pg_create_database(s, iso.test_name())
+    iso.pg_drop_database(s, other)
+    admin = psycopg2.connect(get_postgres_connection_string(), connect_timeout=5)
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (other,))
+            assert cur.fetchone() == (0,)
+    finally:
+        admin.close()
+
+
+def test_template_clone_is_fast(postgres_service) -> None:
+    s = postgres_service.settings
+    iso.pg_ensure_template(s)
+    durations = []
+    for _ in range(5):
+        name = iso.test_name()
+        started = time.perf_counter()
+        iso.pg_create_database(s, name)
+        durations.append((time.perf_counter() - started) * 1000)
+        iso.pg_drop_database(s, name)
+    durations.sort()
+    assert durations[2] < 500, f"median template clone {durations[2]:.0f} ms (target 50 ms)"
+
+
+def test_cleanup_refuses_databases_it_did_not_create(postgres_service) -> None:
+    with pytest.raises(iso.RefusedCleanupError, match="kzt_"):
+        iso.pg_drop_database(postgres_service.settings, "kailash_test")
+
+
+def test_wrong_password_is_unhealthy_with_the_server_reason(postgres_service) -> None:
+    from dataclasses import replace
+
+    wrong = replace(postgres_service.settings, password="not-the-password")
+    report = check(wrong)
+    assert not report.healthy
+    assert "password authentication failed" in (report.reason or "")
+    assert "test_user" in (report.reason or "")
+
+
+@pytest.mark.requires_services("postgresql")
+def test_marker_brings_the_service_up() -> None:
+    report = check(
+        __import__("tests.utils.docker_config", fromlist=["x"]).get_settings()["postgresql"]
+    )
+    assert report.healthy, report.reason
+    assert report.latency_ms < 2000
