@@ -92,7 +92,7 @@ def stop_process(record: ProcessRecord, timeout_s: float = 10.0) -> str:
         except psutil.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-            outcome = f"killed (SIGKILL after {timeout_s:.0f}s)"
+            outcome = f"killed (SIGKILL after {timeout_s:g}s)"
         for child in children:  # backends that outlived their parent
             with suppress(psutil.Error):
                 child.kill()
