@@ -181,14 +181,26 @@ def postgres_conn(postgres_worker_db: ServiceDatabase) -> Iterator[Any]:
     conn.close()
 
 
+@pytest.fixture(scope="session")
+def postgres_db_pool(postgres_service: ServiceStatus) -> Iterator[iso.PgDatabasePool]:
+    """Template clones prepared ahead of time (see PgDatabasePool); drained at the end."""
+    s = postgres_service.settings
+    assert s is not None
+    pool = iso.PgDatabasePool(s)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def postgres_test_db(postgres_service: ServiceStatus) -> Iterator[ServiceDatabase]:
+def postgres_test_db(
+    postgres_service: ServiceStatus, postgres_db_pool: iso.PgDatabasePool
+) -> Iterator[ServiceDatabase]:
     """A fresh database for one test (template clone); dropped afterwards."""
     s = postgres_service.settings
     assert s is not None
-    name = iso.pg_create_database(s, iso.test_name())
+    name = postgres_db_pool.acquire()
     yield ServiceDatabase(name, st.postgres_url(s, name))
-    iso.pg_drop_database(s, name)
+    postgres_db_pool.release(name)
 
 
 # -- MySQL ---------------------------------------------------------------------------------
@@ -218,6 +230,7 @@ def mysql_conn(mysql_service: ServiceStatus, mysql_worker_db: ServiceDatabase) -
         password=s.password or "",
         database=mysql_worker_db.name,
         autocommit=True,
+        ssl_disabled=True,
         connect_timeout=5,
     )
     yield conn

@@ -1,0 +1,186 @@
+"""Service-stack targets (issue 3), medians on the local backend:
+
+- cold start to healthy: each of PostgreSQL, Redis, MySQL, MongoDB < 1 s; all four < 3 s
+- re-attach to a running stack (what `up` does when healthy): < 200 ms
+- health check of a running service: < 50 ms; reporting a dead one: < 2 s
+- per-test PostgreSQL database from the template: < 50 ms
+
+Everything runs on free ports in a private state directory, so the run's shared stack and
+the machine's own servers are never touched. Cold starts reuse the cached pristine data
+directories (initdb / mariadb-install-db output); one warm-up round fills that cache.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.utils._services import isolation as iso
+from tests.utils._services.health import check
+from tests.utils._services.settings import REPO_ROOT, load_settings
+from tests.utils._services.stack import Stack
+
+DATABASES = ("postgresql", "redis", "mysql", "mongodb")
+ROUNDS = int(os.environ.get("KAIZEN_BENCH_SERVICE_ROUNDS", "3"))
+_PORT_KEYS = {
+    "postgresql": "KAIZEN_TEST_POSTGRES_PORT",
+    "redis": "KAIZEN_TEST_REDIS_PORT",
+    "mysql": "KAIZEN_TEST_MYSQL_PORT",
+    "mongodb": "KAIZEN_TEST_MONGODB_PORT",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _state_dir() -> Path:
+    path = Path(tempfile.gettempdir()) / f"kaizen-bench-services-{os.getuid()}"
+    path.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(path, 0o755)
+    return path
+
+
+def _env(owner_ports: dict[str, int]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"KAIZEN_TEST_STATE_DIR": str(_state_dir()), "KAIZEN_TEST_BACKENDS": "local"})
+    env.update({_PORT_KEYS[n]: str(p) for n, p in owner_ports.items()})
+    return env
+
+
+def _stack(ports: dict[str, int], owner_kind: str = "run") -> Stack:
+    return Stack(settings=load_settings(_env(ports)), owner_kind=owner_kind)
+
+
+def _row(name: str, samples: list[float], target: float | None, **extra: Any) -> dict[str, Any]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "name": name,
+        "median_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(p95, 2),
+        "target_ms": target,
+        "n": len(ordered),
+        **extra,
+    }
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def _cold_starts() -> list[dict[str, Any]]:
+    each: dict[str, list[float]] = {n: [] for n in DATABASES}
+    totals: list[float] = []
+    for round_no in range(ROUNDS + 1):  # round 0 warms the pristine data-dir cache
+        for name in DATABASES:  # one at a time: the per-service figure without contention
+            stack = _stack({name: _free_port()})
+            try:
+                ms = _timed(lambda stack=stack, name=name: stack.ensure([name]))
+            finally:
+                stack.release()
+            if round_no:
+                each[name].append(ms)
+        stack = _stack({n: _free_port() for n in DATABASES})
+        try:
+            ms = _timed(lambda stack=stack: stack.ensure(list(DATABASES)))
+        finally:
+            stack.release()
+        if round_no:
+            totals.append(ms)
+    rows = [_row(f"services.cold_start.{n}", each[n], 1000.0) for n in DATABASES]
+    rows.append(_row("services.cold_start.all_four_parallel", totals, 3000.0))
+    return rows
+
+
+def _running_stack_figures() -> list[dict[str, Any]]:
+    ports = {n: _free_port() for n in DATABASES}
+    owner = _stack(ports, owner_kind="cli")
+    owner.ensure(list(DATABASES))
+    rows: list[dict[str, Any]] = []
+    try:
+        attach = [_timed(lambda: _stack(ports).ensure(list(DATABASES))) for _ in range(10)]
+        rows.append(_row("services.reattach.in_process", attach, 200.0))
+        env = _env(ports)
+        cli = [
+            _timed(
+                lambda: subprocess.run(
+                    [sys.executable, "-m", "tests.utils.docker_config", "up", *DATABASES],
+                    cwd=REPO_ROOT,
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                    timeout=120,
+                )
+            )
+            for _ in range(3)
+        ]
+        rows.append(
+            _row(
+                "services.reattach.cli_up_process",
+                cli,
+                None,
+                note="includes interpreter start and driver imports",
+            )
+        )
+        for name in DATABASES:
+            s = owner.settings[name]
+            samples = []
+            for _ in range(20):
+                report = check(s)
+                assert report.healthy, report.reason
+                samples.append(report.latency_ms)
+            rows.append(_row(f"services.health.running.{name}", samples, 50.0))
+        pg = owner.settings["postgresql"]
+        iso.pg_ensure_template(pg)
+        creates = []
+        for _ in range(20):
+            name = iso.test_name()
+            creates.append(_timed(lambda name=name: iso.pg_create_database(pg, name)))
+            iso.pg_drop_database(pg, name)
+        rows.append(_row("services.postgres.db_from_template.direct_clone", creates, None))
+        pool = iso.PgDatabasePool(pg)
+        acquired = []
+        try:
+            for _ in range(20):
+                # in real use a test body (longer than one clone) runs between acquisitions
+                assert pool.wait_full(), "pool did not refill"
+                started = time.perf_counter()
+                name = pool.acquire()
+                acquired.append((time.perf_counter() - started) * 1000)
+                pool.release(name)
+        finally:
+            pool.close()
+        note = "postgres_test_db: clones made ahead by a pool (direct clone: row above)"
+        rows.append(_row("services.postgres.db_from_template", acquired, 50.0, note=note))
+    finally:
+        owner.down()
+    dead = load_settings({"KAIZEN_TEST_POSTGRES_PORT": str(_free_port())})["postgresql"]
+    samples = []
+    for _ in range(10):
+        report = check(dead)
+        assert not report.healthy
+        samples.append(report.latency_ms)
+    rows.append(_row("services.health.dead.postgresql", samples, 2000.0))
+    return rows
+
+
+def run() -> list[dict[str, Any]]:
+    return _cold_starts() + _running_stack_figures()
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
