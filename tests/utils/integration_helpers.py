@@ -363,21 +363,19 @@ def _must_have_services(config: pytest.Config) -> bool:
 
 
 def _bring_up(request: pytest.FixtureRequest, names: Sequence[str]) -> dict[str, Any]:
-    """The services through the service plugin's session fixtures (`<name>_service`), so
-    they start once per run. Without the plugin the suite cannot honour `required_services`:
-    that is a usage error, not a skip."""
-    statuses: dict[str, Any] = {}
-    for name in names:
-        fixture = f"{name}_service"
-        try:
-            statuses[name] = request.getfixturevalue(fixture)
-        except pytest.FixtureLookupError:
-            raise pytest.UsageError(
-                f"{request.node.nodeid}: required service {name!r} needs the fixture "
-                f"{fixture!r} from tests.utils.pytest_services; register that plugin in the "
-                "root conftest.py (pytest_plugins)"
-            ) from None
-    return statuses
+    """The services through the service plugin (`tests.utils.pytest_services.require`): the
+    run's one stack starts them once; unreachable means skip with the reason, or fail under
+    CI=true / --require-services. Without the plugin `required_services` cannot be honoured,
+    which is a usage error, never a silent pass."""
+    if not names:
+        return {}
+    plugin = request.config.pluginmanager.get_plugin("tests.utils.pytest_services")
+    if plugin is None:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: required_services={list(names)} needs the plugin "
+            "tests.utils.pytest_services; list it in the root conftest.py pytest_plugins"
+        )
+    return dict(plugin.require(request.config, list(names)))
 
 
 # --- the suites -----------------------------------------------------------------------------

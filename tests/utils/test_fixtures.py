@@ -29,16 +29,15 @@ __test__ = False  # nothing in this module is a test
 def service_settings() -> Any:
     """The stack's settings (services.env + environment), read fresh on every call so a
     test that overrides an environment variable sees it."""
-    try:
-        from tests.utils.docker_config import load_settings
-    except ImportError:  # the facade re-exports it once it lands; same source either way
-        from tests.utils._services.settings import load_settings
-    return load_settings()
+    from tests.utils.docker_config import get_settings
+
+    return get_settings()
 
 
 def ollama_base_url() -> str:
-    settings = service_settings()["ollama"]
-    return f"http://{settings.host}:{settings.port}"
+    from tests.utils.docker_config import get_ollama_base_url
+
+    return get_ollama_base_url()
 
 
 def ollama_model() -> str:
