@@ -11,8 +11,7 @@ import httpx
 import ollama
 
 from tests.utils.ollama_server import LLM_MODEL
-
-from .conftest import start_server, stop_server
+from tests.utils.ollama_server.process import start_server, stop_server
 
 TIMEOUT = 180.0
 

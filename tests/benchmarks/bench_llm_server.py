@@ -1,0 +1,210 @@
+"""Benchmarks of the local Ollama-API server (issue 4's performance targets).
+
+- start to healthy: process start until the ready line (model loaded and warm, port
+  listening) and one real one-token generation answered; target 3 s.
+- schema-constrained generation, 32-token budget, through the official client: p50 target
+  1.5 s.
+- decode speed through the server vs the raw xllamacpp engine in this process, same prompt,
+  greedy, same token count, runs interleaved so machine noise hits both: target ratio 0.8,
+  expressed as ``target_ms`` = raw ms/token / 0.8.
+
+``run()`` returns dicts {"name", "median_ms", "p95_ms", "target_ms", "n", ...extras}.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+START_RUNS = 3
+SCHEMA_RUNS = 10
+DECODE_RUNS = 5
+DECODE_TOKENS = 128
+DECODE_PROMPT = "Here is a long essay about the history of the city of Rome:\n\n"
+QA_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+    "required": ["answer", "confidence"],
+}
+
+
+def _stats(name: str, samples_ms: list[float], target_ms: float, **extra: Any) -> dict[str, Any]:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "name": name,
+        "median_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(p95, 2),
+        "target_ms": round(target_ms, 2),
+        "n": len(ordered),
+        **extra,
+    }
+
+
+def _start(log_dir: Path, *, embeddings: bool) -> tuple[Any, float]:
+    """Start a server; returns (RunningServer, seconds to healthy incl. a 1-token generation)."""
+    import httpx
+
+    from tests.utils.ollama_server import LLM_MODEL
+    from tests.utils.ollama_server.process import start_server
+
+    started = time.perf_counter()
+    server = start_server(log_dir, embeddings=embeddings)
+    response = httpx.post(
+        server.url + "/api/generate",
+        json={"model": LLM_MODEL, "prompt": "Hi", "stream": False, "options": {"num_predict": 1}},
+        timeout=120,
+    )
+    response.raise_for_status()
+    return server, time.perf_counter() - started
+
+
+def bench_start(log_dir: Path) -> list[dict[str, Any]]:
+    import httpx
+
+    from tests.utils.ollama_server import EMBED_MODEL
+    from tests.utils.ollama_server.process import stop_server
+
+    healthy_ms: list[float] = []
+    embed_ms: list[float] = []
+    for _ in range(START_RUNS):
+        started = time.perf_counter()
+        server, seconds = _start(log_dir, embeddings=True)
+        healthy_ms.append(seconds * 1e3)
+        deadline = time.perf_counter() + 240
+        delay = 0.02
+        try:
+            while time.perf_counter() < deadline:
+                tags = httpx.get(server.url + "/api/tags", timeout=30).json()["models"]
+                if EMBED_MODEL in [m["name"] for m in tags]:
+                    embed_ms.append((time.perf_counter() - started) * 1e3)
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+        finally:
+            stop_server(server)
+    results = [_stats("llm_server_start_to_healthy", healthy_ms, 3000.0)]
+    if embed_ms:
+        results.append(
+            _stats(
+                "llm_server_start_to_embeddings_listed",
+                embed_ms,
+                3000.0,
+                note="embedding model loads in the background after the LLM is healthy",
+            )
+        )
+    return results
+
+
+def bench_schema_generation(url: str) -> dict[str, Any]:
+    import ollama
+
+    from tests.utils.ollama_server import LLM_MODEL
+
+    client = ollama.Client(host=url, timeout=120)
+    samples: list[float] = []
+    tokens: list[int] = []
+    for seed in range(SCHEMA_RUNS):
+        started = time.perf_counter()
+        result = client.generate(
+            model=LLM_MODEL,
+            prompt="Question: What is the capital of France?\nAnswer as JSON:",
+            format=QA_SCHEMA,
+            options={"num_predict": 32, "seed": seed, "temperature": 0.7},
+        )
+        samples.append((time.perf_counter() - started) * 1e3)
+        json.loads(result.response)
+        tokens.append(result.eval_count or 0)
+    return _stats(
+        "llm_schema_generation_32_tokens",
+        samples,
+        1500.0,
+        median_eval_tokens=statistics.median(tokens),
+    )
+
+
+def bench_decode(url: str, model_path: Path) -> dict[str, Any]:
+    import ollama
+    import xllamacpp
+
+    from tests.utils.ollama_server import LLM_MODEL
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = 4096
+    params.n_parallel = 1
+    params.cpuparams.n_threads = 2
+    params.cpuparams_batch.n_threads = 2
+    params.verbosity = -1
+    raw = xllamacpp.Server(params)
+    request = {"prompt": DECODE_PROMPT, "max_tokens": DECODE_TOKENS, "temperature": 0.0}
+    options = {"num_predict": DECODE_TOKENS, "temperature": 0.0}
+    client = ollama.Client(host=url, timeout=300)
+    raw.handle_completions(request)  # warm both on this prompt
+    client.generate(model=LLM_MODEL, prompt=DECODE_PROMPT, options=options)
+    raw_ms: list[float] = []
+    server_ms: list[float] = []
+    stream_ms: list[float] = []
+    for _ in range(DECODE_RUNS):
+        response = raw.handle_completions(request)
+        raw_ms.append(response["timings"]["predicted_ms"] / response["timings"]["predicted_n"])
+        result = client.generate(model=LLM_MODEL, prompt=DECODE_PROMPT, options=options)
+        server_ms.append(result.eval_duration / 1e6 / (result.eval_count or 1))  # type: ignore[operator]
+        first = None
+        count = 0
+        for part in client.generate(
+            model=LLM_MODEL, prompt=DECODE_PROMPT, options=options, stream=True
+        ):
+            if part.response:
+                count += 1
+                if first is None:
+                    first = time.perf_counter()
+        end = time.perf_counter()
+        if first is not None and count > 1:
+            stream_ms.append((end - first) * 1e3 / (count - 1))
+    raw_median = statistics.median(raw_ms)
+    client_side = statistics.median(stream_ms) if stream_ms else float("nan")
+    return _stats(
+        "llm_decode_ms_per_token_server_vs_raw",
+        server_ms,
+        raw_median / 0.8,
+        raw_ms_per_token=round(raw_median, 3),
+        raw_tokens_per_s=round(1e3 / raw_median, 1),
+        server_tokens_per_s=round(1e3 / statistics.median(server_ms), 1),
+        ratio=round(raw_median / statistics.median(server_ms), 3),
+        stream_client_ms_per_token=round(client_side, 3),
+        stream_ratio=round(raw_median / client_side, 3),
+    )
+
+
+def run() -> list[dict[str, Any]]:
+    from tests.utils.ollama_server import is_available
+    from tests.utils.ollama_server.models import default_cache_dir, ensure_gguf
+    from tests.utils.ollama_server.process import stop_server
+
+    ok, reason = is_available()
+    if not ok:
+        raise RuntimeError(f"local Ollama-API server unavailable: {reason}")
+    model_path, _ = ensure_gguf(default_cache_dir())  # assembly is a one-time cost, not start
+    with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp:
+        log_dir = Path(tmp)
+        results = bench_start(log_dir)
+        server, _ = _start(log_dir, embeddings=False)
+        try:
+            results.append(bench_schema_generation(server.url))
+            results.append(bench_decode(server.url, model_path))
+        finally:
+            stop_server(server)
+    return results
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(json.dumps(row))
