@@ -45,7 +45,7 @@ def test_service_killed_mid_run_is_detected_with_a_clear_error(private_stack) ->
     with pytest.raises(ServiceDiedError, match=rf"redis \(local, pid {status.pid}\) died"):
         stack.verify("redis")
     report = check(stack.settings["redis"])
-    assert not report.healthy and report.reason == "connection refused"
+    assert not report.healthy and "refused" in (report.reason or "").lower()
 
 
 def test_port_held_by_a_foreign_process_names_the_holder(private_stack) -> None:

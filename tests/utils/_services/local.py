@@ -184,15 +184,18 @@ def _spawn(
 ) -> tuple[subprocess.Popen[bytes], Path]:
     log_path = base / log_name
     with open(log_path, "ab") as log:
-        popen = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            cwd=cwd or base,
-        )
+        try:
+            popen = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                cwd=cwd or base,
+            )
+        except OSError as exc:
+            raise LocalStartError(f"cannot run {cmd[0]}: {exc}") from None
     return popen, log_path
 
 

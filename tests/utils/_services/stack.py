@@ -153,7 +153,7 @@ class Stack:
                 self.reap()
                 self._join(self.run_id)
                 with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-                    results = dict(zip(todo, pool.map(self._ensure_one, todo), strict=True))
+                    results = dict(zip(todo, pool.map(self._ensure_safely, todo), strict=True))
             for name, result in results.items():
                 if isinstance(result, ServiceUnavailableError):
                     self._failed[name] = result
@@ -314,8 +314,13 @@ class Stack:
             self._attached.pop(rec.service, None)
             return rec.key, result
 
-        with ThreadPoolExecutor(max_workers=len(recs)) as pool:
-            return dict(pool.map(one, recs))
+        if len(recs) > 1:
+            try:
+                with ThreadPoolExecutor(max_workers=len(recs)) as pool:
+                    return dict(pool.map(one, recs))
+            except RuntimeError:  # at interpreter shutdown (atexit): no new threads
+                pass
+        return dict(one(rec) for rec in recs if self.registry.records().get(rec.key))
 
     def _status(
         self,
@@ -343,6 +348,16 @@ class Stack:
         if name == "ollama":
             return self.settings.ollama_start_timeout_s
         return self.settings.start_timeout_s
+
+    def _ensure_safely(self, name: str) -> ServiceStatus | ServiceUnavailableError:
+        """One service's ladder; an unexpected error fails that service, with its type."""
+        try:
+            return self._ensure_one(name)
+        except Exception as exc:
+            s = self.settings[name]
+            return ServiceUnavailableError(
+                name, s.endpoint, {"error": f"unexpected {type(exc).__name__}: {exc}"}
+            )
 
     def _ensure_one(self, name: str) -> ServiceStatus | ServiceUnavailableError:
         s = self.settings[name]
