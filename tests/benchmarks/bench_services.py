@@ -111,7 +111,11 @@ def _running_stack_figures() -> list[dict[str, Any]]:
     owner.ensure(list(DATABASES))
     rows: list[dict[str, Any]] = []
     try:
-        attach = [_timed(lambda: _stack(ports).ensure(list(DATABASES))) for _ in range(10)]
+        attach = []
+        for _ in range(10):
+            stack = _stack(ports)
+            attach.append(_timed(lambda stack=stack: stack.ensure(list(DATABASES))))
+            stack.release()
         rows.append(_row("services.reattach.in_process", attach, 200.0))
         env = _env(ports)
         cli = [

@@ -151,7 +151,8 @@ class Stack:
                 self._atexit_registered = True
             with self.registry.locked():
                 self.reap()
-                self._join(self.run_id)
+                if self.owner_kind == "run":  # `up` (cli) servers outlive their process
+                    self._join(self.run_id)
                 with ThreadPoolExecutor(max_workers=len(todo)) as pool:
                     results = dict(zip(todo, pool.map(self._ensure_safely, todo), strict=True))
             for name, result in results.items():
@@ -365,7 +366,7 @@ class Stack:
         key = record_key(name, s.endpoint)
         rec = self.registry.records().get(key)
         if rec is not None:
-            if rec.owner_kind == "run":
+            if rec.owner_kind == "run" and self.owner_kind == "run":
                 self._join(rec.run_id)
             report = wait_healthy(s, 5.0, backend=rec.backend)
             if report.healthy:
