@@ -163,3 +163,11 @@ def test_readme_services_table_matches_the_settings() -> None:
         allowed |= {s.endpoint, f"http://{s.endpoint}"}
         for word in re.findall(r"`([^`]+)`", line):
             assert word in allowed, f"README row for {name} mentions {word!r}; settings: {allowed}"
+
+
+def test_kaizen_default_ollama_url_is_the_test_stacks_endpoint() -> None:
+    """The framework cannot import the toolkit, so it repeats one value: prove they agree."""
+    from kaizen.config import DEFAULT_OLLAMA_URL
+
+    ollama = load_settings(parse_env_file(ENV_FILE))["ollama"]
+    assert DEFAULT_OLLAMA_URL == f"http://{ollama.host}:{ollama.port}"
