@@ -14,6 +14,7 @@ import pytest
 
 from tests.utils.ollama_server.grammar import (
     DEFAULT_STRING_MAX,
+    MIN_STRING_MAX,
     GrammarError,
     grammar_for_format,
     literal,
@@ -72,9 +73,9 @@ def test_object_in_property_order_without_whitespace() -> None:
 
 
 def test_number_bounds_zero_to_one() -> None:
-    for ok in ("0", "0.5", "1", "1.0", "0.123456"):
+    for ok in ("0", "0.5", "1", "1.0", "0.1234"):
         assert admits(QA, f'{{"answer":"a","confidence":{ok}}}'), ok
-    for bad in ("1.5", "2", "-0.1", "0.1234567", "1e3"):
+    for bad in ("1.5", "2", "-0.1", "0.12345", "1e3"):
         assert not admits(QA, f'{{"answer":"a","confidence":{bad}}}'), bad
 
 
@@ -136,13 +137,21 @@ def test_budget_shrinks_default_strings_until_output_fits(fmt: object) -> None:
     full = grammar_for_format(fmt)  # type: ignore[arg-type]
     fitted = grammar_for_format(fmt, budget=64)  # type: ignore[arg-type]
     assert fitted.string_max < full.string_max
-    assert fitted.max_chars <= max(64, grammar_for_format(fmt, string_max=1).max_chars)  # type: ignore[arg-type]
+    floor = grammar_for_format(fmt, string_max=MIN_STRING_MAX)  # type: ignore[arg-type]
+    assert fitted.max_chars <= max(64, floor.max_chars)
+    assert fitted.string_max >= MIN_STRING_MAX
 
 
 def test_budget_fit_is_tight_for_qa() -> None:
     fitted = grammar_for_format(QA, budget=64)
     assert fitted.max_chars <= 64
     assert grammar_for_format(QA, string_max=fitted.string_max + 1).max_chars > 64
+
+
+def test_tiny_budget_keeps_useful_strings_and_reports_the_real_length() -> None:
+    fitted = grammar_for_format(QA, budget=8)
+    assert fitted.string_max == MIN_STRING_MAX
+    assert fitted.max_chars > 8  # the caller raises num_predict to this so the JSON closes
 
 
 def test_max_chars_is_an_upper_bound() -> None:

@@ -20,13 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_STRING_MAX = 200
+# Never shrink default string bounds below this to fit a token budget: a 1-character answer
+# is useless; the caller raises its token limit to ``max_chars`` instead.
+MIN_STRING_MAX = 16
 DEFAULT_ARRAY_MAX = 8
 GENERIC_OBJECT_MAX_MEMBERS = 8
 GENERIC_KEY_MAX = 24
 GENERIC_STRING_MAX = 64
 GENERIC_ARRAY_MAX = 4
 INT_DIGITS = 12
-FRACTION_DIGITS = 6
+FRACTION_DIGITS = 4
 MAX_ENUMERATED_INTS = 1000
 MAX_REF_DEPTH = 8
 
@@ -407,15 +410,16 @@ def grammar_for_format(
     """The grammar for an Ollama ``format`` value.
 
     With a token ``budget`` (``num_predict``), the default string bound (for strings without
-    ``maxLength``) shrinks until the whole output fits the budget, so the response can close.
-    If even one-character strings do not fit, the smallest grammar is returned and the caller
-    must raise its token limit to ``max_chars``.
+    ``maxLength``) shrinks until the whole output fits the budget, so the response can close,
+    but not below ``MIN_STRING_MAX``. If even that does not fit, the caller must raise its
+    token limit to ``max_chars`` (one token is at least one character).
     """
     best = _build(fmt, string_max)
+    floor = min(MIN_STRING_MAX, string_max)
     if budget is None or best.max_chars <= budget:
         return best
-    low, high = 1, string_max - 1
-    best = _build(fmt, 1)
+    low, high = floor + 1, string_max - 1
+    best = _build(fmt, floor)
     while low <= high:
         mid = (low + high) // 2
         candidate = _build(fmt, mid)
