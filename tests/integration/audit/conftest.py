@@ -1,18 +1,14 @@
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.integration.dataflow import real_endpoints
-from tests.integration.dataflow.real_endpoints import pg_dsn  # noqa: F401  (fixture)
+from kaizen.audit import PostgresAuditStore
+from tests.utils.pytest_services import ServiceDatabase
 
 
 @pytest.fixture
-def audit_store(request: pytest.FixtureRequest) -> Iterator[Any]:
-    from kaizen.audit import PostgresAuditStore
-
-    store = PostgresAuditStore(
-        request.getfixturevalue("pg_dsn"), table=real_endpoints.unique_name("au")
-    )
+def audit_store(postgres_test_db: ServiceDatabase) -> Iterator[PostgresAuditStore]:
+    """A trail store in the test's own database (dropped afterwards with everything in it)."""
+    store = PostgresAuditStore(postgres_test_db.url, table="audit_trail")
     yield store
-    store.drop()
+    store.close()

@@ -49,7 +49,7 @@ def test_entries_round_trip_and_verify(audit_store: PostgresAuditStore) -> None:
     assert audit_store.head().count == 5
 
 
-def test_database_refuses_update_delete_truncate(pg_dsn: str, audit_store) -> None:
+def test_database_refuses_update_delete_truncate(audit_store: PostgresAuditStore) -> None:
     _filled(audit_store, 2)
     t = audit_store.table
     for statement in (
@@ -58,7 +58,7 @@ def test_database_refuses_update_delete_truncate(pg_dsn: str, audit_store) -> No
         f"TRUNCATE {t}",
     ):
         with pytest.raises(psycopg2.Error, match="append-only"):
-            _sql(pg_dsn, statement)
+            _sql(audit_store.dsn, statement)
     assert audit_store.append_only_enforced()
 
 
@@ -76,10 +76,10 @@ def test_database_refuses_update_delete_truncate(pg_dsn: str, audit_store) -> No
     ],
     ids=["edited", "deleted", "tail-deleted", "reordered"],
 )
-def test_verify_names_the_tampered_entry(pg_dsn, audit_store, tamper, expected) -> None:
+def test_verify_names_the_tampered_entry(audit_store, tamper, expected) -> None:
     trail = _filled(audit_store)
     t = audit_store.table
-    _sql(pg_dsn, f"ALTER TABLE {t} DISABLE TRIGGER USER; {tamper.format(t=t)}")
+    _sql(audit_store.dsn, f"ALTER TABLE {t} DISABLE TRIGGER USER; {tamper.format(t=t)}")
     report = trail.verify()
     found = [(p.kind, p.seq) for p in report.problems]
     for item in expected:
@@ -90,8 +90,8 @@ def test_verify_names_the_tampered_entry(pg_dsn, audit_store, tamper, expected) 
     assert {"trail_integrity", "append_only_storage"} <= {c.control for c in compliance.failures}
 
 
-def test_concurrent_writers_keep_one_chain(audit_store: PostgresAuditStore, pg_dsn) -> None:
-    other = PostgresAuditStore(pg_dsn, table=audit_store.table)  # a second connection
+def test_concurrent_writers_keep_one_chain(audit_store: PostgresAuditStore) -> None:
+    other = PostgresAuditStore(audit_store.dsn, table=audit_store.table)  # a second connection
     trails = [AuditTrail(audit_store), AuditTrail(other)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(
@@ -110,14 +110,14 @@ def test_concurrent_writers_keep_one_chain(audit_store: PostgresAuditStore, pg_d
     )
 
 
-def test_crash_mid_write_leaves_no_partial_entry(pg_dsn: str, audit_store) -> None:
+def test_crash_mid_write_leaves_no_partial_entry(audit_store: PostgresAuditStore) -> None:
     """A writer process is killed (SIGKILL) while its entry's transaction is open."""
     _filled(audit_store, 3)
     t = audit_store.table
     child = textwrap.dedent(
         f"""
         import psycopg2, sys
-        conn = psycopg2.connect({pg_dsn!r})
+        conn = psycopg2.connect({audit_store.dsn!r})
         cur = conn.cursor()
         cur.execute("SELECT seq, hash FROM {t}_head WHERE id = 1 FOR UPDATE")
         cur.execute("INSERT INTO {t} VALUES (4, 'half', now(), 'agent_run', 'x', 'run', 'ok',"

@@ -71,7 +71,7 @@ def test_team_composes_with_a_workflow_on_real_llm(llm_agent) -> None:
     assert results["shape"]["result"] == ["title"]
 
 
-def test_unreachable_llm_fails_with_a_clear_error(ollama_endpoint) -> None:
+def test_unreachable_llm_fails_with_a_clear_error(ollama_service) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -81,7 +81,7 @@ def test_unreachable_llm_fails_with_a_clear_error(ollama_endpoint) -> None:
         k.create_agent(
             f"w{i}",
             {
-                "model": ollama_endpoint["model"],
+                "model": ollama_service.settings.model,
                 "max_retries": 0,
                 "base_url": f"http://127.0.0.1:{port}",
                 "timeout": 10,

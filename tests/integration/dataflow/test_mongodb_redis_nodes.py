@@ -16,6 +16,8 @@ from kaizen.dataflow import (
     UnsafeQueryError,
 )
 
+COLLECTION = "docs"  # in the test's own database (mongodb_test_db), dropped with it
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -25,56 +27,60 @@ def _free_port() -> int:
 
 @pytest.mark.requires_services("mongodb")
 class TestMongo:
-    def test_insert_find_typed(self, mongo_url: str, mongo_db_name: str, mongo_collection: str):
-        with MongoDatabase(mongo_url, mongo_db_name) as db:
-            ids = db.run("insert_many", mongo_collection, documents=[{"n": 1}, {"n": 2.5}])
-            found = db.run("find", mongo_collection, filter={"n": {"$gt": 1}})
-            count = db.run("count", mongo_collection)
+    def test_insert_find_typed(self, mongodb_service, mongodb_test_db):
+        url, name = mongodb_service.url, mongodb_test_db.name
+        with MongoDatabase(url, name) as db:
+            ids = db.run("insert_many", COLLECTION, documents=[{"n": 1}, {"n": 2.5}])
+            found = db.run("find", COLLECTION, filter={"n": {"$gt": 1}})
+            count = db.run("count", COLLECTION)
         assert len(ids["inserted_ids"]) == 2 and all(
             isinstance(i, str) for i in ids["inserted_ids"]
         )
         assert [d["n"] for d in found] == [2.5] and isinstance(found[0]["_id"], str)
         assert count == 2
 
-    def test_injection_attempt_is_inert(self, mongo_url, mongo_db_name, mongo_collection):
-        with MongoDatabase(mongo_url, mongo_db_name) as db:
-            db.run("insert_one", mongo_collection, document={"user": "alice"})
-            hit = db.run("find", mongo_collection, filter={"user": "' || '1'=='1"})
-            literal = db.run("find", mongo_collection, filter={"user": '{"$ne": null}'})
+    def test_injection_attempt_is_inert(self, mongodb_service, mongodb_test_db):
+        url, name = mongodb_service.url, mongodb_test_db.name
+        with MongoDatabase(url, name) as db:
+            db.run("insert_one", COLLECTION, document={"user": "alice"})
+            hit = db.run("find", COLLECTION, filter={"user": "' || '1'=='1"})
+            literal = db.run("find", COLLECTION, filter={"user": '{"$ne": null}'})
             with pytest.raises(UnsafeQueryError, match=r"\$where"):
-                db.run("find", mongo_collection, filter={"$where": "sleep(1000) || true"})
+                db.run("find", COLLECTION, filter={"$where": "sleep(1000) || true"})
             with pytest.raises(UnsafeQueryError, match="update operators"):
-                db.run("update_one", mongo_collection, filter={}, update={"user": "x"})
-            assert db.run("count", mongo_collection) == 1
+                db.run("update_one", COLLECTION, filter={}, update={"user": "x"})
+            assert db.run("count", COLLECTION) == 1
         assert hit == [] and literal == []
 
-    def test_transaction_aborts_as_a_whole(self, mongo_url, mongo_db_name, mongo_collection):
-        with MongoDatabase(mongo_url, mongo_db_name) as db:
-            db._db()[mongo_collection].create_index("k", unique=True)
-            db.run("insert_one", mongo_collection, document={"k": "taken"})
+    def test_transaction_aborts_as_a_whole(self, mongodb_service, mongodb_test_db):
+        url, name = mongodb_service.url, mongodb_test_db.name
+        with MongoDatabase(url, name) as db:
+            db._db()[COLLECTION].create_index("k", unique=True)
+            db.run("insert_one", COLLECTION, document={"k": "taken"})
             with pytest.raises(IntegrityViolationError):
                 db.transaction(
                     [
                         {
                             "operation": "insert_one",
-                            "collection": mongo_collection,
+                            "collection": COLLECTION,
                             "document": {"k": "fresh"},
                         },
                         {
                             "operation": "insert_one",
-                            "collection": mongo_collection,
+                            "collection": COLLECTION,
                             "document": {"k": "taken"},
                         },
                     ]
                 )
-            keys = {d["k"] for d in db.run("find", mongo_collection)}
+            keys = {d["k"] for d in db.run("find", COLLECTION)}
         assert keys == {"taken"}
 
-    def test_node_writes_documents(self, mongo_url, mongo_db_name, mongo_collection):
+    def test_node_writes_documents(self, mongodb_service, mongodb_test_db):
+        url, name = mongodb_service.url, mongodb_test_db.name
         import kaizen.dataflow  # noqa: F401
 
         wf = WorkflowBuilder()
-        cfg = {"connection": mongo_url, "database": mongo_db_name, "collection": mongo_collection}
+        cfg = {"connection": url, "database": name, "collection": COLLECTION}
         wf.add_node("MongoDBNode", "write", {**cfg, "operation": "insert_one"})
         wf.add_node("MongoDBNode", "count", {**cfg, "operation": "count"})
         results, _ = LocalRuntime().execute(
@@ -94,41 +100,41 @@ class TestMongo:
 
 @pytest.mark.requires_services("redis")
 class TestRedis:
-    def test_typed_commands(self, redis_url: str, redis_prefix: str) -> None:
+    def test_typed_commands(self, redis_url: str) -> None:
         with RedisDatabase(redis_url) as db:
-            assert db.command("SET", redis_prefix + "s", "héllo") is True
-            assert db.command("GET", redis_prefix + "s") == "héllo"
-            assert db.command("INCRBY", redis_prefix + "n", 5) == 5
-            db.command("RPUSH", redis_prefix + "l", "a", "b")
-            assert db.command("LRANGE", redis_prefix + "l", 0, -1) == ["a", "b"]
+            assert db.command("SET", "s", "héllo") is True
+            assert db.command("GET", "s") == "héllo"
+            assert db.command("INCRBY", "n", 5) == 5
+            db.command("RPUSH", "l", "a", "b")
+            assert db.command("LRANGE", "l", 0, -1) == ["a", "b"]
 
-    def test_injection_attempt_is_inert(self, redis_url: str, redis_prefix: str) -> None:
+    def test_injection_attempt_is_inert(self, redis_url: str) -> None:
         attack = "x\r\nFLUSHALL\r\nSET pwned 1\r\n"
         with RedisDatabase(redis_url) as db:
-            db.command("SET", redis_prefix + "keep", "1")
-            db.command("SET", redis_prefix + "v", attack)
-            assert db.command("GET", redis_prefix + "v") == attack
-            assert db.command("GET", redis_prefix + "keep") == "1"
+            db.command("SET", "keep", "1")
+            db.command("SET", "v", attack)
+            assert db.command("GET", "v") == attack
+            assert db.command("GET", "keep") == "1"
             assert db.command("EXISTS", "pwned") == 0
             with pytest.raises(UnsafeQueryError, match="refused"):
                 db.command("FLUSHALL")
             with pytest.raises(UnsafeQueryError, match="single command"):
                 db.command("SET a b")
 
-    def test_transaction_and_errors(self, redis_url: str, redis_prefix: str) -> None:
+    def test_transaction_and_errors(self, redis_url: str) -> None:
         import kaizen.dataflow  # noqa: F401
 
         wf = WorkflowBuilder()
         wf.add_node(
             "RedisCommandNode", "tx", {"connection": redis_url, "commands": ["SET", "INCR", "GET"]}
         )
-        key = redis_prefix + "c"
+        key = "c"
         results, _ = LocalRuntime().execute(wf.build(), {"tx": {"args": [[key, 1], [key], [key]]}})
         assert results["tx"]["results"] == [True, 2, "2"]
         with RedisDatabase(redis_url) as db:
-            db.command("SET", redis_prefix + "txt", "abc")
+            db.command("SET", "txt", "abc")
             with pytest.raises(QueryError, match="not an integer"):
-                db.command("INCR", redis_prefix + "txt")
+                db.command("INCR", "txt")
 
     def test_unreachable_server(self) -> None:
         db = RedisDatabase(f"redis://127.0.0.1:{_free_port()}/0", timeout=2)

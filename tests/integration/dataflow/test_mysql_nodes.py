@@ -14,8 +14,11 @@ from kaizen.dataflow import (
     MySQLDatabase,
     QueryError,
 )
+from tests.utils.pytest_services import ServiceDatabase
 
 pytestmark = pytest.mark.requires_services("mysql")
+
+TABLE = "items"  # in the test's own schema (mysql_test_db), dropped with it
 
 
 def _create(db: MySQLDatabase, table: str) -> None:
@@ -25,14 +28,15 @@ def _create(db: MySQLDatabase, table: str) -> None:
     )
 
 
-def test_typed_results_and_lastrowid(mysql_dsn: str, mysql_table: str) -> None:
-    with MySQLDatabase(mysql_dsn) as db:
-        _create(db, mysql_table)
+def test_typed_results_and_lastrowid(mysql_test_db: ServiceDatabase) -> None:
+    dsn = mysql_test_db.url
+    with MySQLDatabase(dsn) as db:
+        _create(db, TABLE)
         first = db.execute(
-            f"INSERT INTO `{mysql_table}` (name, price, created) VALUES (%s, %s, %s)",
+            f"INSERT INTO `{TABLE}` (name, price, created) VALUES (%s, %s, %s)",
             ["gear", Decimal("3.10"), dt.datetime(2024, 1, 2, 3, 4, 5)],
         )
-        row = db.execute(f"SELECT * FROM `{mysql_table}` WHERE id = %s", [first.lastrowid]).first()
+        row = db.execute(f"SELECT * FROM `{TABLE}` WHERE id = %s", [first.lastrowid]).first()
     assert isinstance(first.lastrowid, int) and first.rowcount == 1
     assert row == {
         "id": first.lastrowid,
@@ -42,64 +46,70 @@ def test_typed_results_and_lastrowid(mysql_dsn: str, mysql_table: str) -> None:
     }
 
 
-def test_injection_attempt_is_inert(mysql_dsn: str, mysql_table: str) -> None:
-    attack = f"x'); DROP TABLE `{mysql_table}`; -- "
-    with MySQLDatabase(mysql_dsn) as db:
-        _create(db, mysql_table)
-        db.execute(f"INSERT INTO `{mysql_table}` (name) VALUES (%s)", [attack])
-        found = db.execute(f"SELECT name FROM `{mysql_table}` WHERE name = %s", ["' OR 1=1 -- "])
-        stored = db.execute(f"SELECT name FROM `{mysql_table}`")
+def test_injection_attempt_is_inert(mysql_test_db: ServiceDatabase) -> None:
+    dsn = mysql_test_db.url
+    attack = f"x'); DROP TABLE `{TABLE}`; -- "
+    with MySQLDatabase(dsn) as db:
+        _create(db, TABLE)
+        db.execute(f"INSERT INTO `{TABLE}` (name) VALUES (%s)", [attack])
+        found = db.execute(f"SELECT name FROM `{TABLE}` WHERE name = %s", ["' OR 1=1 -- "])
+        stored = db.execute(f"SELECT name FROM `{TABLE}`")
     assert len(found) == 0
     assert [r["name"] for r in stored.rows] == [attack]
 
 
-def test_transaction_rolls_back_on_failure(mysql_dsn: str, mysql_table: str) -> None:
-    with MySQLDatabase(mysql_dsn) as db:
-        _create(db, mysql_table)
-        db.execute(f"INSERT INTO `{mysql_table}` (name) VALUES (%s)", ["taken"])
+def test_transaction_rolls_back_on_failure(mysql_test_db: ServiceDatabase) -> None:
+    dsn = mysql_test_db.url
+    with MySQLDatabase(dsn) as db:
+        _create(db, TABLE)
+        db.execute(f"INSERT INTO `{TABLE}` (name) VALUES (%s)", ["taken"])
         with pytest.raises(IntegrityViolationError) as info:
             db.transaction(
                 [
-                    (f"INSERT INTO `{mysql_table}` (name) VALUES (%s)", ["fresh"]),
-                    (f"INSERT INTO `{mysql_table}` (name) VALUES (%s)", ["taken"]),
+                    (f"INSERT INTO `{TABLE}` (name) VALUES (%s)", ["fresh"]),
+                    (f"INSERT INTO `{TABLE}` (name) VALUES (%s)", ["taken"]),
                 ]
             )
-        names = {r["name"] for r in db.execute(f"SELECT name FROM `{mysql_table}`").rows}
+        names = {r["name"] for r in db.execute(f"SELECT name FROM `{TABLE}`").rows}
     assert info.value.code == "1062"
     assert names == {"taken"}
 
 
-def test_bad_sql_is_a_query_error(mysql_dsn: str) -> None:
-    with MySQLDatabase(mysql_dsn) as db:
+def test_bad_sql_is_a_query_error(mysql_test_db: ServiceDatabase) -> None:
+    dsn = mysql_test_db.url
+    with MySQLDatabase(dsn) as db:
         with pytest.raises(QueryError) as info:
             db.execute("SELEC 1")
         assert db.execute("SELECT 2 * %s AS n", [21]).scalar() == 42
     assert info.value.code == "1064" and "SELEC 1" in str(info.value)
 
 
-def test_killed_connection_is_typed_and_the_next_call_reconnects(mysql_dsn: str) -> None:
-    with MySQLDatabase(mysql_dsn) as db:
+def test_killed_connection_is_typed_and_the_next_call_reconnects(
+    mysql_test_db: ServiceDatabase,
+) -> None:
+    dsn = mysql_test_db.url
+    with MySQLDatabase(dsn) as db:
         conn_id = db.execute("SELECT CONNECTION_ID() AS id").scalar()
-        with MySQLDatabase(mysql_dsn) as killer:
+        with MySQLDatabase(dsn) as killer:
             killer.execute("KILL %s", [conn_id])
         with pytest.raises(ConnectionLostError):
             db.execute("SELECT 1")
         assert db.execute("SELECT CONNECTION_ID()").scalar() != conn_id
 
 
-def test_node_reads_rows_into_a_workflow(mysql_dsn: str, mysql_table: str) -> None:
+def test_node_reads_rows_into_a_workflow(mysql_test_db: ServiceDatabase) -> None:
     import kaizen.dataflow  # noqa: F401
 
-    with MySQLDatabase(mysql_dsn) as db:
-        _create(db, mysql_table)
-        db.transaction(
-            [(f"INSERT INTO `{mysql_table}` (name) VALUES (%s)", [n]) for n in ("b", "a")]
-        )
+    dsn = mysql_test_db.url
+
+    with MySQLDatabase(dsn) as db:
+        _create(db, TABLE)
+        db.transaction([(f"INSERT INTO `{TABLE}` (name) VALUES (%s)", [n]) for n in ("b", "a")])
     wf = WorkflowBuilder()
     wf.add_node(
         "MySQLQueryNode",
         "read",
-        {"connection": mysql_dsn, "query": f"SELECT name FROM `{mysql_table}` WHERE name > %s"},
+        {"connection": dsn, "query": f"SELECT name FROM `{TABLE}` WHERE name > %s"},
     )
     wf.add_node(
         "PythonCodeNode", "names", {"function": lambda rows: sorted(r["name"] for r in rows)}

@@ -18,8 +18,11 @@ from kaizen.dataflow import (
     QueryError,
     UnsafeQueryError,
 )
+from tests.utils.pytest_services import ServiceDatabase
 
 pytestmark = pytest.mark.requires_services("postgresql")
+
+TABLE = "items"  # in the test's own database (postgres_test_db), dropped with it
 
 
 def _create(db: PostgresDatabase, table: str) -> None:
@@ -30,16 +33,17 @@ def _create(db: PostgresDatabase, table: str) -> None:
     )
 
 
-def test_typed_results_round_trip(pg_dsn: str, pg_table: str) -> None:
-    with PostgresDatabase(pg_dsn) as db:
-        _create(db, pg_table)
+def test_typed_results_round_trip(postgres_test_db: ServiceDatabase) -> None:
+    dsn = postgres_test_db.url
+    with PostgresDatabase(dsn) as db:
+        _create(db, TABLE)
         inserted = db.execute(
-            f'INSERT INTO "{pg_table}" (name, price, active, extra) VALUES (%s, %s, %s, %s) '
+            f'INSERT INTO "{TABLE}" (name, price, active, extra) VALUES (%s, %s, %s, %s) '
             "RETURNING id",
             ["widget", Decimal("9.50"), True, '{"k": [1, 2]}'],
         )
         assert inserted.columns == ("id",) and isinstance(inserted.scalar(), int)
-        row = db.execute(f'SELECT * FROM "{pg_table}" WHERE name = %(n)s', {"n": "widget"}).first()
+        row = db.execute(f'SELECT * FROM "{TABLE}" WHERE name = %(n)s', {"n": "widget"}).first()
     assert row is not None
     assert row["price"] == Decimal("9.50") and isinstance(row["price"], Decimal)
     assert row["active"] is True
@@ -47,35 +51,38 @@ def test_typed_results_round_trip(pg_dsn: str, pg_table: str) -> None:
     assert row["extra"] == {"k": [1, 2]}
 
 
-def test_injection_attempt_is_inert(pg_dsn: str, pg_table: str) -> None:
-    attack = "x'); DROP TABLE \"" + pg_table + '"; --'
-    with PostgresDatabase(pg_dsn) as db:
-        _create(db, pg_table)
-        db.execute(f'INSERT INTO "{pg_table}" (name) VALUES (%s)', [attack])
-        found = db.execute(f'SELECT name FROM "{pg_table}" WHERE name = %s', ["' OR '1'='1"])
-        stored = db.execute(f'SELECT name FROM "{pg_table}"')
+def test_injection_attempt_is_inert(postgres_test_db: ServiceDatabase) -> None:
+    dsn = postgres_test_db.url
+    attack = "x'); DROP TABLE \"" + TABLE + '"; --'
+    with PostgresDatabase(dsn) as db:
+        _create(db, TABLE)
+        db.execute(f'INSERT INTO "{TABLE}" (name) VALUES (%s)', [attack])
+        found = db.execute(f'SELECT name FROM "{TABLE}" WHERE name = %s', ["' OR '1'='1"])
+        stored = db.execute(f'SELECT name FROM "{TABLE}"')
     assert len(found) == 0
     assert [r["name"] for r in stored.rows] == [attack]  # stored literally; table survived
 
 
-def test_transaction_is_all_or_nothing(pg_dsn: str, pg_table: str) -> None:
-    with PostgresDatabase(pg_dsn) as db:
-        _create(db, pg_table)
-        db.execute(f'INSERT INTO "{pg_table}" (name) VALUES (%s)', ["taken"])
+def test_transaction_is_all_or_nothing(postgres_test_db: ServiceDatabase) -> None:
+    dsn = postgres_test_db.url
+    with PostgresDatabase(dsn) as db:
+        _create(db, TABLE)
+        db.execute(f'INSERT INTO "{TABLE}" (name) VALUES (%s)', ["taken"])
         with pytest.raises(IntegrityViolationError) as info:
             db.transaction(
                 [
-                    (f'INSERT INTO "{pg_table}" (name) VALUES (%s)', ["fresh"]),
-                    (f'INSERT INTO "{pg_table}" (name) VALUES (%s)', ["taken"]),
+                    (f'INSERT INTO "{TABLE}" (name) VALUES (%s)', ["fresh"]),
+                    (f'INSERT INTO "{TABLE}" (name) VALUES (%s)', ["taken"]),
                 ]
             )
-        names = {r["name"] for r in db.execute(f'SELECT name FROM "{pg_table}"').rows}
+        names = {r["name"] for r in db.execute(f'SELECT name FROM "{TABLE}"').rows}
     assert info.value.code == "23505"
     assert names == {"taken"}  # "fresh" was rolled back with the failing statement
 
 
-def test_bad_sql_is_a_query_error_with_sqlstate(pg_dsn: str) -> None:
-    with PostgresDatabase(pg_dsn) as db:
+def test_bad_sql_is_a_query_error_with_sqlstate(postgres_test_db: ServiceDatabase) -> None:
+    dsn = postgres_test_db.url
+    with PostgresDatabase(dsn) as db:
         with pytest.raises(QueryError) as syntax:
             db.execute("SELEC 1")
         with pytest.raises(QueryError) as missing:
@@ -85,10 +92,13 @@ def test_bad_sql_is_a_query_error_with_sqlstate(pg_dsn: str) -> None:
     assert missing.value.code == "42P01"
 
 
-def test_lost_connection_is_typed_and_the_next_call_reconnects(pg_dsn: str) -> None:
-    with PostgresDatabase(pg_dsn) as db:
+def test_lost_connection_is_typed_and_the_next_call_reconnects(
+    postgres_test_db: ServiceDatabase,
+) -> None:
+    dsn = postgres_test_db.url
+    with PostgresDatabase(dsn) as db:
         pid = db.execute("SELECT pg_backend_pid() AS pid").scalar()
-        killer = psycopg2.connect(pg_dsn, connect_timeout=10)
+        killer = psycopg2.connect(dsn, connect_timeout=10)
         try:
             with killer, killer.cursor() as cur:
                 cur.execute("SELECT pg_terminate_backend(%s)", [pid])
@@ -101,7 +111,7 @@ def test_lost_connection_is_typed_and_the_next_call_reconnects(pg_dsn: str) -> N
     assert "not committed" in str(info.value)
 
 
-def test_unreachable_server_names_the_endpoint_not_the_password(pg_dsn: str) -> None:
+def test_unreachable_server_names_the_endpoint_not_the_password() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -111,25 +121,28 @@ def test_unreachable_server_names_the_endpoint_not_the_password(pg_dsn: str) -> 
     assert f"127.0.0.1:{port}" in str(info.value) and "s3cret" not in str(info.value)
 
 
-def test_string_params_are_refused_before_sending(pg_dsn: str) -> None:
-    with PostgresDatabase(pg_dsn) as db, pytest.raises(UnsafeQueryError, match="sequence"):
+def test_string_params_are_refused_before_sending(postgres_test_db: ServiceDatabase) -> None:
+    dsn = postgres_test_db.url
+    with PostgresDatabase(dsn) as db, pytest.raises(UnsafeQueryError, match="sequence"):
         db.execute("SELECT %s", "1; DROP TABLE x")  # type: ignore[arg-type]
 
 
-def test_node_composes_with_a_workflow(pg_dsn: str, pg_table: str) -> None:
+def test_node_composes_with_a_workflow(postgres_test_db: ServiceDatabase) -> None:
     import kaizen.dataflow  # noqa: F401  (registers the node types)
 
-    with PostgresDatabase(pg_dsn) as db:
-        _create(db, pg_table)
+    dsn = postgres_test_db.url
+
+    with PostgresDatabase(dsn) as db:
+        _create(db, TABLE)
     wf = WorkflowBuilder()
     wf.add_node(
         "PostgresQueryNode",
         "write",
         {
-            "connection": pg_dsn,
+            "connection": dsn,
             "statements": [
-                f'INSERT INTO "{pg_table}" (name, price) VALUES (%s, %s)',
-                f'SELECT name, price FROM "{pg_table}" ORDER BY id',
+                f'INSERT INTO "{TABLE}" (name, price) VALUES (%s, %s)',
+                f'SELECT name, price FROM "{TABLE}" ORDER BY id',
             ],
         },
     )

@@ -4,9 +4,8 @@ real Redis and PostgreSQL; semantic memory on real embeddings from the Ollama AP
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -21,28 +20,29 @@ from kaizen.memory import (
     SemanticMemory,
     SharedMemoryPool,
 )
-from tests.integration.dataflow.real_endpoints import unique_name
+from tests.utils.integration_helpers import wait_for_condition
+from tests.utils.pytest_services import ServiceDatabase
 
 Factory = Callable[..., ConversationMemory]
 
 
 @pytest.fixture(params=["in_process", "redis", "postgresql"])
 def make_memory(request: pytest.FixtureRequest) -> Iterator[Factory]:
+    """Each backend in the test's own isolated store (the service plugin's flushed Redis db
+    or fresh PostgreSQL database), so nothing a test writes outlives it."""
     created: list[ConversationMemory] = []
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
-        prefix = unique_name("mem") + ":"
 
         def factory(**kw: object) -> ConversationMemory:
-            mem = RedisConversationMemory(url, prefix=prefix, **kw)  # type: ignore[arg-type]
+            mem = RedisConversationMemory(url, **kw)  # type: ignore[arg-type]
             created.append(mem)
             return mem
     elif request.param == "postgresql":
-        dsn = request.getfixturevalue("pg_dsn")
-        table = unique_name("mem")
+        dsn = request.getfixturevalue("postgres_test_db").url
 
         def factory(**kw: object) -> ConversationMemory:
-            mem = PostgresConversationMemory(dsn, table=table, **kw)  # type: ignore[arg-type]
+            mem = PostgresConversationMemory(dsn, **kw)  # type: ignore[arg-type]
             created.append(mem)
             return mem
     else:
@@ -52,21 +52,7 @@ def make_memory(request: pytest.FixtureRequest) -> Iterator[Factory]:
 
     yield factory
     for mem in created:
-        if isinstance(mem, PostgresConversationMemory):
-            mem.drop()
-        elif isinstance(mem, RedisConversationMemory):
-            for key in mem._db.client.scan_iter(match=mem.prefix + "*"):
-                mem._db.client.delete(key)
         mem.close()
-
-
-def _wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        threading.Event().wait(0.05)  # poll interval, bounded by the deadline
-    return predicate()
 
 
 def test_order_limit_and_metadata(make_memory: Factory) -> None:
@@ -92,7 +78,7 @@ def test_ttl_expires_the_session(make_memory: Factory) -> None:
     mem = make_memory(ttl_seconds=0.4)
     mem.add("s", "user", "short-lived")
     assert len(mem.get("s")) == 1
-    assert _wait_until(lambda: mem.get("s") == [], timeout=10)
+    wait_for_condition(lambda: mem.get("s") == [], timeout=10, message="TTL expired the session")
 
 
 async def test_concurrent_writers_respect_the_limit(make_memory: Factory) -> None:
@@ -114,8 +100,8 @@ def test_shared_pool_on_backend(make_memory: Factory) -> None:
 
 
 @pytest.mark.requires_services("postgresql")
-def test_postgres_vector_store_cosine_in_sql(pg_dsn: str) -> None:
-    store = PostgresVectorStore(pg_dsn, table=unique_name("vec"))
+def test_postgres_vector_store_cosine_in_sql(postgres_test_db: ServiceDatabase) -> None:
+    store = PostgresVectorStore(postgres_test_db.url)
     try:
         store.add("x", "east", [1.0, 0.0, 0.0], {"d": "e"})
         store.add("y", "north", [0.0, 1.0, 0.0], {})
@@ -131,24 +117,35 @@ def test_postgres_vector_store_cosine_in_sql(pg_dsn: str) -> None:
         store.drop()
 
 
+FACTS = {
+    "invoice": "The invoice total is 420 euros and payment is due at the end of March.",
+    "cats": "Cats sleep for most of the day, often in a sunny spot.",
+    "payment": "Please pay the bill before the due date to avoid a late fee.",
+    "football": "The football match was postponed because of heavy rain.",
+}
+
+
 @pytest.mark.requires_services("postgresql", "ollama")
-def test_semantic_memory_on_real_embeddings(pg_dsn: str, ollama_endpoint: dict) -> None:
-    embedder = OllamaEmbedder(
-        ollama_endpoint["embed_model"], base_url=ollama_endpoint["base_url"], timeout=120
-    )
-    store = PostgresVectorStore(pg_dsn, table=unique_name("sem"))
+@pytest.mark.timeout(300)
+def test_semantic_memory_on_real_embeddings(
+    postgres_test_db: ServiceDatabase, ollama_service: Any, embed_model: str
+) -> None:
+    """Real vectors from the server's embedding endpoint (all-MiniLM-L6-v2: 384 dimensions):
+    both billing sentences rank above both unrelated ones for a billing question."""
+    embedder = OllamaEmbedder(embed_model, base_url=ollama_service.url, timeout=120)
+    store = PostgresVectorStore(postgres_test_db.url)
     try:
         mem = SemanticMemory(embedder, store)
-        mem.remember_many(
-            [
-                "The invoice total is 420 euros and is due in March.",
-                "Cats sleep for most of the day.",
-                "Payment for the invoice must arrive before the due date.",
-            ]
-        )
-        top = mem.search("When do I need to pay the bill?", k=3)
-        assert len(top) == 3 and top[0].score >= top[1].score >= top[2].score
-        assert "Cats" in top[-1].text  # the unrelated sentence ranks last
+        ids = mem.remember_many(list(FACTS.values()), [{"topic": t} for t in FACTS])
+        assert len(ids) == 4 and store.count() == 4
+        (vector,) = embedder.embed(["When do I have to pay the invoice?"])
+        assert len(vector) == 384 and all(isinstance(x, float) for x in vector)
+        top = mem.search("When do I have to pay the invoice?", k=4)
+        assert [m.score for m in top] == sorted((m.score for m in top), reverse=True)
+        assert {m.metadata["topic"] for m in top[:2]} == {"invoice", "payment"}, top
         assert all(-1.0 <= m.score <= 1.0 for m in top)
+        assert top[1].score - top[2].score > 0.1, top  # a real margin, not a tie-break
+        with pytest.raises(EmbeddingDimensionError):
+            store.add("short", "not a MiniLM vector", [1.0, 0.0, 0.0], {})
     finally:
         store.drop()
