@@ -21,6 +21,7 @@ from tests.utils.ollama_server.process import RunningServer, start_server, stop_
 
 EMBED_DEADLINE_S = 240.0
 
+
 def _required(config: pytest.Config) -> bool:
     return os.environ.get("CI") == "true" or bool(config.getoption("--require-services", False))
 
