@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -224,3 +225,16 @@ def test_lazy_exports() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         pt.Nope  # noqa: B018
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux peak-RSS counter")
+def test_a_spike_between_two_samples_still_trips_the_memory_limit() -> None:
+    """The sampler waits 60 s between samples, so only the kernel's high-water mark can see
+    a 64 MB allocation that is freed again inside the block."""
+    tracker = PerformanceTracker("spike", max_memory_mb=16, sample_interval_s=60.0)
+    with tracker:
+        spike = bytearray(b"\x01") * (64 * 1024 * 1024)
+        del spike
+    assert tracker.get_metrics().rss_peak_growth_mb >= 48
+    with pytest.raises(PerformanceAssertionError, match="peak RSS growth"):
+        tracker.assert_performance()

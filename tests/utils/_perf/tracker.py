@@ -125,6 +125,31 @@ def _children_cpu_s(proc: Any) -> tuple[float, dict[int, float]]:
     return times.children_user + times.children_system, live
 
 
+def _reset_rss_high_water_mark() -> bool:
+    """Reset the kernel's peak-RSS counter (Linux: "5" to /proc/self/clear_refs).
+
+    With it the peak of a block is exact, however short the spike; the sampler thread alone
+    can miss an allocation that comes and goes between two samples.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _rss_high_water_mark_bytes() -> int | None:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 class _RssSampler(threading.Thread):
     """Samples RSS every `interval_s` so short spikes inside the block reach the peak."""
 
@@ -191,6 +216,7 @@ class PerformanceTracker:
         self.publish = publish
         self._proc: Any = None
         self._sampler: _RssSampler | None = None
+        self._kernel_peak = False
         self._started_tracemalloc = False
         self._t0 = 0
         self._cpu0 = 0.0
@@ -223,6 +249,8 @@ class PerformanceTracker:
         if self.children:
             self._children0 = _children_cpu_s(self._proc)
         if self.monitor_cpu or self.max_memory_mb is not None:
+            # Only for our own process: the kernel's mark covers this process, not another.
+            self._kernel_peak = self._proc.pid == os.getpid() and _reset_rss_high_water_mark()
             self._sampler = _RssSampler(self._proc, self.sample_interval_s)
             self._sampler.sample()
             self._sampler.start()
@@ -264,6 +292,8 @@ class PerformanceTracker:
             self._sampler.sample()
             peak = max(peak, self._sampler.peak)
             samples = self._sampler.samples
+            if self._kernel_peak:
+                peak = max(peak, _rss_high_water_mark_bytes() or 0)
         peak = max(peak, self._rss0)
         children_ms: float | None = None
         if self.children and self._children0 is not None:
