@@ -4,18 +4,16 @@ same transaction as the insert, so limits hold under concurrent writers."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from kaizen.errors import ConfigurationError
+from kaizen.memory._postgres import PostgresTableMixin
 from kaizen.memory.conversation import ConversationMemory, Turn, check_session, check_turn
-from kaizen.memory.errors import MemoryStoreError
-
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
 
 
-class PostgresConversationMemory(ConversationMemory):
+class PostgresConversationMemory(PostgresTableMixin, ConversationMemory):
+    _label = "postgresql memory"
+
     def __init__(
         self,
         dsn: str,
@@ -25,36 +23,15 @@ class PostgresConversationMemory(ConversationMemory):
         ttl_seconds: float | None = None,
     ) -> None:
         super().__init__(max_turns=max_turns, ttl_seconds=ttl_seconds)
-        if not _IDENT.match(table):
-            raise ConfigurationError("table", f"must match {_IDENT.pattern}, got {table!r}")
-        from kaizen.dataflow.postgres import PostgresDatabase
+        self._open_table(dsn, table)
 
-        self.table = table
-        self._db = PostgresDatabase(dsn)
-        self._ready = False
-
-    def _run(self, statements: list[tuple[str, Any]], what: str) -> Any:
-        from kaizen.dataflow.errors import DataFlowError
-
-        t = self.table
-        try:
-            if not self._ready:
-                self._db.transaction(
-                    [
-                        ("SELECT pg_advisory_xact_lock(hashtext(%s))", [t]),
-                        (
-                            f"CREATE TABLE IF NOT EXISTS {t} (id bigserial PRIMARY KEY, "
-                            "session_id text NOT NULL, role text NOT NULL, content text NOT NULL,"
-                            " metadata text NOT NULL, created_at double precision NOT NULL)",
-                            None,
-                        ),
-                        (f"CREATE INDEX IF NOT EXISTS {t}_session ON {t} (session_id, id)", None),
-                    ]
-                )
-                self._ready = True
-            return self._db.transaction(statements)
-        except DataFlowError as exc:
-            raise MemoryStoreError(f"postgresql memory could not {what}: {exc}") from exc
+    def _schema(self, table: str) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} (id bigserial PRIMARY KEY, "
+            "session_id text NOT NULL, role text NOT NULL, content text NOT NULL,"
+            " metadata text NOT NULL, created_at double precision NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {table}_session ON {table} (session_id, id)",
+        ]
 
     def _expiry(self) -> str:
         # A session expires ttl seconds after its newest turn (the server's clock decides).
@@ -119,11 +96,3 @@ class PostgresConversationMemory(ConversationMemory):
     def clear(self, session_id: str) -> None:
         check_session(session_id)
         self._run([(f"DELETE FROM {self.table} WHERE session_id = %s", [session_id])], "clear")
-
-    def drop(self) -> None:
-        """Remove the table (tests and decommissioning only)."""
-        self._run([(f"DROP TABLE IF EXISTS {self.table}", None)], "drop the table")
-        self._ready = False
-
-    def close(self) -> None:
-        self._db.close()

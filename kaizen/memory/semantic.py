@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -15,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kaizen.errors import ConfigurationError
+from kaizen.memory._postgres import PostgresTableMixin
 from kaizen.memory.errors import EmbeddingDimensionError, MemoryStoreError
 
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
 EMBED_MODEL_ENV = "KAIZEN_OLLAMA_EMBED_MODEL"
 
 
@@ -99,39 +98,20 @@ class InMemoryVectorStore:
         return len(self._rows)
 
 
-class PostgresVectorStore:
+class PostgresVectorStore(PostgresTableMixin):
     """Rows (id, text, metadata, embedding float8[], norm); cosine ranking in one query."""
 
+    _label = "postgresql semantic memory"
+
     def __init__(self, dsn: str, *, table: str = "kaizen_semantic_memory") -> None:
-        if not _IDENT.match(table):
-            raise ConfigurationError("table", f"must match {_IDENT.pattern}, got {table!r}")
-        from kaizen.dataflow.postgres import PostgresDatabase
+        self._open_table(dsn, table)
 
-        self.table = table
-        self._db = PostgresDatabase(dsn)
-        self._ready = False
-
-    def _run(self, statements: list[tuple[str, Any]], what: str) -> Any:
-        from kaizen.dataflow.errors import DataFlowError
-
-        t = self.table
-        try:
-            if not self._ready:
-                self._db.transaction(
-                    [
-                        ("SELECT pg_advisory_xact_lock(hashtext(%s))", [t]),
-                        (
-                            f"CREATE TABLE IF NOT EXISTS {t} (id text PRIMARY KEY, text text NOT "
-                            "NULL, metadata text NOT NULL, embedding float8[] NOT NULL, "
-                            "dim int NOT NULL, norm float8 NOT NULL)",
-                            None,
-                        ),
-                    ]
-                )
-                self._ready = True
-            return self._db.transaction(statements)
-        except DataFlowError as exc:
-            raise MemoryStoreError(f"postgresql semantic memory could not {what}: {exc}") from exc
+    def _schema(self, table: str) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} (id text PRIMARY KEY, text text NOT NULL, "
+            "metadata text NOT NULL, embedding float8[] NOT NULL, dim int NOT NULL, "
+            "norm float8 NOT NULL)"
+        ]
 
     def _dim(self) -> int | None:
         (result,) = self._run([(f"SELECT dim FROM {self.table} LIMIT 1", None)], "read")
@@ -186,9 +166,8 @@ class PostgresVectorStore:
         return int(result.scalar())
 
     def drop(self) -> None:
-        self._run([(f"DROP TABLE IF EXISTS {self.table}", None)], "drop the table")
-        self._ready = False
-        self._db.close()
+        super().drop()
+        self.close()
 
 
 class VectorStore(Protocol):
