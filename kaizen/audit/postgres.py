@@ -101,18 +101,24 @@ class PostgresAuditStore:
 
     # -- the store protocol -----------------------------------------------------------------
 
+    def _open(self, error: type[AuditError], what: str) -> Any:
+        """The live connection (caller holds the lock), or `error` saying `what` failed."""
+        import psycopg2
+
+        from kaizen.dataflow.errors import DatabaseConnectionError
+
+        try:
+            return self._connection()
+        except (DatabaseConnectionError, psycopg2.Error) as exc:
+            self._discard()
+            raise error(f"{what}: {exc}") from exc
+
     def append(self, build: Callable[[int, str], AuditEntry]) -> AuditEntry:
         import psycopg2
 
         t = self.table
-        from kaizen.dataflow.errors import DatabaseConnectionError
-
         with self._lock:
-            try:
-                conn = self._connection()
-            except (DatabaseConnectionError, psycopg2.Error) as exc:
-                self._discard()
-                raise AuditWriteError(f"audit entry not written: {exc}") from exc
+            conn = self._open(AuditWriteError, "audit entry not written")
             try:
                 with conn, conn.cursor() as cur:
                     cur.execute(f"SELECT seq, hash FROM {t}_head WHERE id = 1 FOR UPDATE")
@@ -201,14 +207,8 @@ class PostgresAuditStore:
     def _query(self, sql: str, params: list[Any] | None = None, *, fetch: bool = True) -> Any:
         import psycopg2
 
-        from kaizen.dataflow.errors import DatabaseConnectionError
-
         with self._lock:
-            try:
-                conn = self._connection()
-            except (DatabaseConnectionError, psycopg2.Error) as exc:
-                self._discard()
-                raise AuditError(f"cannot reach the audit trail: {exc}") from exc
+            conn = self._open(AuditError, "cannot reach the audit trail")
             try:
                 with conn, conn.cursor() as cur:
                     cur.execute(sql, params)
