@@ -47,17 +47,24 @@ class FrozenList(list[Any]):
 
 
 def freeze(value: Any) -> Any:
-    """A read-only copy of a JSON-like tree (dicts and lists; scalars are already immutable)."""
+    """A read-only copy of a JSON-like tree (dicts and lists; scalars are already immutable).
+
+    Scalars are passed through without a call: schemas are mostly scalar leaves, and this
+    runs on every cold compile.
+    """
     kind = type(value)
     if kind is dict or kind is FrozenDict:
-        return FrozenDict(zip(value, map(freeze, value.values()), strict=True))
+        return FrozenDict({k: v if type(v) in _SCALARS else freeze(v) for k, v in value.items()})
     if kind is list or kind is tuple or kind is FrozenList:
-        return FrozenList(map(freeze, value))
+        return FrozenList([v if type(v) in _SCALARS else freeze(v) for v in value])
     if isinstance(value, dict):  # other dict subclasses: the slow, general path
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return FrozenList(map(freeze, value))
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def thaw(value: Any) -> Any:

@@ -258,3 +258,17 @@ def test_render_prompt_validates_inputs_unless_told_not_to() -> None:
     assert info.value.fields == ("context",)
     prompt = compiled.render_prompt({"question": "q", "context": "c"}, validate=False)
     assert "Question: q\nContext: c\n" in prompt
+
+
+def test_freeze_freezes_nested_dict_subclasses_and_tuples() -> None:
+    from collections import OrderedDict
+
+    from kaizen.signatures._frozen import FrozenDict, FrozenList, freeze
+
+    frozen = freeze({"a": OrderedDict(b=[1, {"c": 2}]), "d": (1, None, "x")})
+    assert type(frozen["a"]) is FrozenDict
+    assert type(frozen["a"]["b"]) is FrozenList
+    assert type(frozen["a"]["b"][1]) is FrozenDict
+    assert frozen["d"] == [1, None, "x"]
+    with pytest.raises(TypeError):
+        frozen["a"]["b"][1]["c"] = 3
