@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Mapping
+from inspect import CO_COROUTINE
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from kaizen.errors import WorkflowValidationError
@@ -12,6 +14,14 @@ from kaizen.workflow.node import Node, register_node
 
 if TYPE_CHECKING:
     from kaizen.agent import Agent
+
+
+def _is_coroutine_function(fn: Any) -> bool:
+    """`inspect.iscoroutinefunction`, with a fast path for plain functions (3 us each on
+    every workflow build otherwise)."""
+    if type(fn) is FunctionType:
+        return bool(fn.__code__.co_flags & CO_COROUTINE)
+    return inspect.iscoroutinefunction(fn)
 
 
 def _loop_running() -> bool:
@@ -50,7 +60,7 @@ class PythonCodeNode(Node):
                     f"got {type(fn).__name__}"
                 )
             self._call: Callable[..., Any] = fn
-            self._is_async = inspect.iscoroutinefunction(fn)
+            self._is_async = _is_coroutine_function(fn)
         else:
             if not isinstance(code, str):
                 raise WorkflowValidationError(
