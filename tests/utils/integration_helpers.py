@@ -789,6 +789,18 @@ def _status_pid(service: Any) -> int:
     return int(pid)
 
 
+def _stop_signal_for(pid: int, records: Iterable[Any] | None = None) -> int:
+    """The stop signal the service stack recorded for `pid`, else SIGTERM."""
+    if records is None:
+        from tests.utils._services.stack import default_stack
+
+        records = default_stack().registry.records().values()
+    for record in records:
+        if record.pid == pid:
+            return int(record.stop_signal)
+    return int(signal.SIGTERM)
+
+
 class ErrorSimulator:
     """Injects real faults; `restore_all()` (run after every IntegrationTestSuite test)
     undoes them in reverse order, and reports every undo that failed."""
@@ -838,13 +850,16 @@ class ErrorSimulator:
     def stop_service(
         self, service: Any, *, restart: Callable[[], Any], timeout: float = 30.0
     ) -> int:
-        """SIGTERM the service's process and wait until it is gone; `restart` (e.g. the
-        service plugin's ensure) brings it back when the fault is undone."""
+        """Stop the service's process with its own stop signal and wait until it is gone;
+        `restart` (e.g. the service plugin's ensure) brings it back when the fault is undone.
+
+        The signal is the one the stack recorded when it started the server (PostgreSQL's is
+        SIGINT, a fast shutdown: its SIGTERM waits for every client to disconnect)."""
         import psutil
 
         pid = _status_pid(service)
         proc = psutil.Process(pid)
-        proc.terminate()
+        proc.send_signal(_stop_signal_for(pid))
         proc.wait(timeout)
         self._push(f"stop pid {pid}", lambda: restart())
         return pid

@@ -303,3 +303,21 @@ def test_streamed_and_chat_answers_are_corrupted(upstream: str) -> None:
 def test_corrupter_only_fronts_loopback() -> None:
     with pytest.raises(FaultError, match="loopback"):
         LLMOutputCorrupter("http://10.9.9.9:11434")
+
+
+def test_stop_service_uses_the_stop_signal_the_stack_recorded() -> None:
+    """PostgreSQL is recorded with SIGINT (fast shutdown); SIGTERM would wait for clients."""
+    import signal
+
+    from tests.utils._services.registry import ProcessRecord
+    from tests.utils.integration_helpers import _stop_signal_for
+
+    def record(pid: int, sig: int) -> ProcessRecord:
+        return ProcessRecord(
+            "postgresql", "127.0.0.1:1", "local", pid, None, "run", "r", "now", 1.0, stop_signal=sig
+        )
+
+    records = [record(11, int(signal.SIGTERM)), record(22, int(signal.SIGINT))]
+    assert _stop_signal_for(22, records) == signal.SIGINT
+    assert _stop_signal_for(11, records) == signal.SIGTERM
+    assert _stop_signal_for(33, records) == signal.SIGTERM  # not ours to know: the default
