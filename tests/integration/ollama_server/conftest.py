@@ -10,7 +10,6 @@ under CI=true or --require-services.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -18,8 +17,6 @@ import pytest
 
 import tests.utils.ollama_server as local
 from tests.utils.ollama_server.process import RunningServer, start_server, stop_server
-
-EMBED_DEADLINE_S = 240.0
 
 
 def _required(config: pytest.Config) -> bool:
@@ -47,7 +44,8 @@ def base_url(ollama_server: RunningServer) -> str:
 
 @pytest.fixture(scope="session")
 def embed_model(request: pytest.FixtureRequest, ollama_server: RunningServer) -> str:
-    """The embedding model's name, once the server lists it (it loads after the LLM)."""
+    """The embedding model's name; the server loads it before its ready line, so it must be
+    listed on the first look (no polling: a late listing is the bug this would hide)."""
     from tests.utils.ollama_server.embeddings import missing_dependency
 
     missing = missing_dependency()
@@ -55,17 +53,10 @@ def embed_model(request: pytest.FixtureRequest, ollama_server: RunningServer) ->
         if _required(request.config):
             pytest.fail(f"embedding model required but unavailable: {missing}")
         pytest.skip(f"embedding model unavailable: {missing}")
-    deadline = time.perf_counter() + EMBED_DEADLINE_S
-    delay = 0.1
-    while time.perf_counter() < deadline:
-        names = [m["name"] for m in httpx.get(f"{ollama_server.url}/api/tags").json()["models"]]
-        if local.EMBED_MODEL in names:
-            return local.EMBED_MODEL
-        if ollama_server.process.poll() is not None:
-            break
-        time.sleep(delay)
-        delay = min(delay * 2, 2.0)
-    pytest.fail(
-        f"{local.EMBED_MODEL} not listed within {EMBED_DEADLINE_S:.0f} s; server log:\n"
-        f"{ollama_server.log_tail()}"
-    )
+    names = [m["name"] for m in httpx.get(f"{ollama_server.url}/api/tags").json()["models"]]
+    if local.EMBED_MODEL not in names:
+        pytest.fail(
+            f"{local.EMBED_MODEL} not listed by a ready server (listed: {names}); server log:\n"
+            f"{ollama_server.log_tail()}"
+        )
+    return local.EMBED_MODEL

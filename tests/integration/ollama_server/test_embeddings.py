@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import ollama
 import pytest
@@ -65,3 +67,22 @@ def test_generate_on_the_embedding_model_is_refused(
     assert "does not support generate" in info.value.error
     with pytest.raises(ollama.ResponseError, match="does not support embeddings"):
         client.embed(model=LLM_MODEL, input="hi")
+
+
+def test_vectors_over_http_match_sentence_transformers_golden(
+    client: ollama.Client, embed_model: str
+) -> None:
+    """The served vectors are the reference ones (golden file written by sentence-transformers)."""
+    golden = Path(__file__).parents[2] / "unit" / "utils" / "data" / "minilm_golden.json"
+    cases = json.loads(golden.read_text(encoding="utf-8"))["cases"]
+    result = client.embed(model=embed_model, input=[c["text"] for c in cases])
+    for case, got in zip(cases, result.embeddings, strict=True):
+        worst = max(abs(a - b) for a, b in zip(got, case["embedding"], strict=True))
+        assert worst < 1e-4, (case["text"][:40], worst)
+    assert result.prompt_eval_count == sum(c["tokens"] for c in cases)
+
+
+def test_long_input_is_truncated_to_256_tokens(client: ollama.Client, embed_model: str) -> None:
+    result = client.embed(model=embed_model, input="word " * 1000)
+    assert len(result.embeddings[0]) == 384
+    assert result.prompt_eval_count == 256

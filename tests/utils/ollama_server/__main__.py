@@ -1,11 +1,12 @@
 """Run the local Ollama-API server in the foreground.
 
     python -m tests.utils.ollama_server --host 127.0.0.1 --port 11435 [--model-cache DIR]
-        [--no-embeddings] [--wait-embeddings]
+        [--no-embeddings]
 
 Order matters for honest health: the port is bound first (a taken port fails in
-milliseconds, naming the port), the model is loaded and warmed, and only then does the
-socket listen. So a client that can connect talks to a warm model. One line starting with
+milliseconds, naming the port), the models are loaded and warmed (the LLM, and the
+embedding model unless --no-embeddings or its dependencies are absent), and only then does
+the socket listen. So a client that can connect talks to warm models. One line starting with
 ``ollama-server ready`` goes to stdout then; SIGTERM or SIGINT stop it with exit code 0.
 """
 
@@ -48,11 +49,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=current.port)
     parser.add_argument("--model-cache", type=Path, default=None, help="where the GGUF is kept")
     parser.add_argument("--no-embeddings", action="store_true", help="do not serve embeddings")
-    parser.add_argument(
-        "--wait-embeddings",
-        action="store_true",
-        help="load the embedding model before listening (slower start, listed at once)",
-    )
     parser.add_argument("--ctx", type=int, default=DEFAULT_CTX, help="context length in tokens")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--verbose", action="store_true", help="llama.cpp and request logs")
@@ -87,12 +83,20 @@ def main(argv: list[str] | None = None) -> int:
         return 4
     try:
         engine.load()
-        if not args.no_embeddings and args.wait_embeddings:
-            embeddings.start(background=False)
     except Exception as exc:
         _log.error("loading %s failed: %s: %s", model_path, type(exc).__name__, exc)
         server.server_close()
         return 3
+    if not args.no_embeddings:
+        try:
+            embeddings.load()
+        except ModelUnavailableError as exc:
+            _log.error("%s", exc)
+            server.server_close()
+            engine.close()
+            return 3
+        if embeddings.reason is not None:
+            _log.warning("embedding model not served: %s", embeddings.reason)
     server.server_activate()
     stop = threading.Event()
 
@@ -105,11 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     print(
         f"{READY_PREFIX} on http://{args.host}:{args.port} model={state.llm.name} "
-        f"load_ms={engine.load_ns / 1e6:.0f} start_ms={(time.perf_counter() - started) * 1e3:.0f}",
+        f"load_ms={engine.load_ns / 1e6:.0f} embed_load_ms={embeddings.load_ns / 1e6:.0f} "
+        f"embed={embeddings.state} start_ms={(time.perf_counter() - started) * 1e3:.0f}",
         flush=True,
     )
-    if not args.no_embeddings and not args.wait_embeddings:
-        embeddings.start()  # after the LLM is warm: it must not slow the start
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

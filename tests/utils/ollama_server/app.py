@@ -24,7 +24,6 @@ from .protocol import RequestError
 
 _log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
-EMBED_LOAD_WAIT_S = 120.0
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
@@ -44,10 +43,10 @@ class ServerState:
         return listed
 
     def embeddings_known(self, name: str) -> bool:
-        """The embedding model is (or is becoming) servable under ``name``."""
+        """The embedding model is served under ``name``."""
         from .models import EMBED_MODEL
 
-        return name == EMBED_MODEL and self.embeddings.state in ("loading", "ready")
+        return name == EMBED_MODEL and self.embeddings.state == "ready"
 
 
 class OllamaServer(ThreadingHTTPServer):
@@ -290,10 +289,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestError(400, f'"{job.model}" does not support embeddings')
         if not state.embeddings_known(job.model):
             raise protocol.model_not_found(job.model)
-        if not state.embeddings.wait(EMBED_LOAD_WAIT_S):
-            raise RequestError(503, state.embeddings.reason or "embedding model is still loading")
         started = time.perf_counter_ns()
-        vectors, tokens = state.embeddings.embed(job.inputs, normalize=not legacy)
+        vectors, tokens = state.embeddings.embed(job.inputs)
         elapsed = time.perf_counter_ns() - started
         if legacy:
             self._json(200, {"embedding": vectors[0]})

