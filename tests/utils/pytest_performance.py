@@ -141,13 +141,30 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+_active: list[_PerformancePlugin] = []
+"""Sessions alive in this process, innermost last (pytester runs sessions in-process)."""
+
+
 class _PerformancePlugin:
-    """Per-session state: which records were already attached, and the collected rows."""
+    """Per-session state: which records were already attached, and the collected rows.
+
+    Records are published to one process-wide list. A session nested inside a test (a
+    pytester run) owns what is published while it is alive; the enclosing session skips
+    those records instead of reporting them as its own.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.seen = record_count()
+        self.born = self.seen = record_count()
         self.rows: list[dict[str, Any]] = []
+        self.foreign: list[range] = []  # record indices that nested sessions own
+        _active.append(self)
+
+    def pytest_unconfigure(self) -> None:
+        if self in _active:
+            _active.remove(self)
+            if _active:
+                _active[-1].foreign.append(range(self.born, record_count()))
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -176,8 +193,11 @@ class _PerformancePlugin:
     def pytest_runtest_makereport(self, item: pytest.Item) -> None:
         """Attach records finished since the last phase; the report copies user_properties."""
         new = recorded_metrics(since=self.seen)
+        first = self.seen
         self.seen += len(new)
-        for metrics in new:
+        for index, metrics in enumerate(new, start=first):
+            if any(index in owned for owned in self.foreign):
+                continue
             item.user_properties.append((USER_PROPERTY, metrics.to_dict()))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

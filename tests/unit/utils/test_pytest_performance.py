@@ -153,3 +153,33 @@ def test_plain(i):
     assert len(list(out.glob("perf*"))) == 8
     assert len(perf_workers) == 1, f"performance tests spread over {perf_workers}"
     result.stdout.fnmatch_lines(["*performance: 8 tracked operation(s)*"])
+
+
+def test_a_nested_session_keeps_its_records_out_of_the_outer_summary(
+    perf_suite: pytest.Pytester,
+) -> None:
+    """Outer test: one tracker of its own, then a whole in-process pytest run with trackers.
+    The outer summary shows its own tracker only; the inner run reports the inner ones."""
+    perf_suite.makepyfile(
+        test_outer="""
+        from tests.utils import PerformanceTracker
+
+        def test_outer(pytester):
+            with PerformanceTracker("outer_op"):
+                pass
+            pytester.makepyfile(test_inner='''
+        from tests.utils import PerformanceTracker
+        def test_inner():
+            with PerformanceTracker("inner_op"):
+                pass
+        ''')
+            inner = pytester.runpytest("-p", "tests.utils.pytest_performance")
+            inner.assert_outcomes(passed=1)
+            inner.stdout.fnmatch_lines(["*inner_op*"])
+        """
+    )
+    result = perf_suite.runpytest(*PLUGIN, "-p", "pytester", "test_outer.py")
+    result.assert_outcomes(passed=1)
+    outer_summary = result.stdout.str().rsplit("performance: ", 1)[1]
+    assert outer_summary.startswith("1 tracked operation")
+    assert "outer_op" in outer_summary and "inner_op" not in outer_summary
