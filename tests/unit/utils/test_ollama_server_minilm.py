@@ -114,3 +114,43 @@ def test_missing_weights_fail_loud_naming_the_file(tmp_path: Path) -> None:
     shutil.copytree(source, tmp_path / "m", ignore=shutil.ignore_patterns("*.safetensors"))
     with pytest.raises(MiniLMConfigError, match=r"model\.safetensors"):
         MiniLM.load(tmp_path / "m")
+
+
+def test_server_model_serves_unit_vectors_and_counts_evaluated_tokens() -> None:
+    from tests.utils.ollama_server.embeddings import EmbeddingModel
+
+    served = EmbeddingModel()
+    served.load()
+    assert served.state == "ready" and served.info is not None
+    assert served.info.capabilities == ("embedding",)
+    vectors, tokens = served.embed(["hello world", "word " * 1000])
+    assert tokens == 4 + 256  # [CLS] hello world [SEP], and the truncated long text
+    assert all(abs(math.fsum(x * x for x in v) - 1.0) < 1e-5 for v in vectors)
+    assert served.embed([]) == ([], 0)
+
+
+def test_server_model_absent_when_a_dependency_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.utils.ollama_server import embeddings
+
+    monkeypatch.setattr(embeddings, "_REQUIRED", ("numpy", "kaizen_no_such_module"))
+    served = embeddings.EmbeddingModel()
+    served.load()
+    assert served.state == "absent"
+    assert served.reason is not None and "kaizen_no_such_module not installed" in served.reason
+    with pytest.raises(RuntimeError, match="not loaded"):
+        served.embed(["x"])
+
+
+def test_server_model_that_cannot_load_fails_loud(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.utils.ollama_server.embeddings import EmbeddingModel
+    from tests.utils.ollama_server.models import ModelUnavailableError
+
+    shutil.copytree(
+        package.get_model_path(), tmp_path / "m", ignore=shutil.ignore_patterns("*.safetensors")
+    )
+    monkeypatch.setattr(package, "get_model_path", lambda: tmp_path / "m")
+    with pytest.raises(ModelUnavailableError, match="--no-embeddings") as info:
+        EmbeddingModel().load()
+    assert "model.safetensors" in str(info.value)
