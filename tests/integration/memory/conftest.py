@@ -16,8 +16,8 @@ EMBED_DEADLINE_S = 240.0
 def embed_model(ollama_service: Any, pytestconfig: pytest.Config) -> str:
     """The stack's embedding model, once the server lists it.
 
-    Why a wait: the project's local server lists the embedding model only after it has
-    loaded it, which happens after the LLM is ready (importing torch takes seconds)."""
+    Why a wait: a server other than the project's own (a real Ollama, already running or in
+    Docker) may still be pulling or loading the model; the local server lists it at ready."""
     from tests.utils._services.health import model_listed
 
     model = ollama_service.settings.embed_model
