@@ -197,3 +197,38 @@ def test_invalid_format_value() -> None:
 
 def test_literal_escapes_quotes_backslashes_newlines() -> None:
     assert literal('a"b\\c\n') == '"a\\"b\\\\c\\n"'
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        QA,
+        "json",
+        {"type": "array", "items": {"type": "string", "maxLength": 0}, "maxItems": 1},
+        {"enum": ["a/b", "[x]"]},
+    ],
+)
+def test_admits_agrees_with_the_independent_expansion(fmt: object) -> None:
+    grammar = grammar_for_format(fmt)  # type: ignore[arg-type]
+    independent = _to_regex(grammar.gbnf)
+    for text in ('{"answer":"Paris","confidence":0.75}', '{"a":1}', "{}", '[""]', "[]"):
+        assert grammar.admits(text) == (independent.fullmatch(text) is not None), text
+    for text in ('[""]', '"a/b"', '"[x]"'):
+        assert grammar.admits(text) == (independent.fullmatch(text) is not None), text
+
+
+def test_lark_form_for_llguidance() -> None:
+    lark = grammar_for_format(QA).lark
+    lines = lark.splitlines()
+    assert lines[:3] == ["%llguidance {}", "start: root", "root: obj"]
+    # Character classes become regexes with '[' escaped (Rust regex would nest it).
+    assert "char: /[ !#-\\[\\]-~]/" in lines
+    assert 'obj: "{" "\\"answer\\":" "\\"" char{0,200} "\\""' in lark
+
+
+def test_lark_drops_zero_repetitions_llguidance_rejects() -> None:
+    fmt = {"type": "array", "items": {"type": "string", "maxLength": 0}, "maxItems": 1}
+    lark = grammar_for_format(fmt).lark
+    assert "{0,0}" not in lark
+    assert 'item: "\\"" "\\""' in lark.splitlines()
+    assert 'arr: "[" ( item )? "]"' in lark.splitlines()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from tests.utils.ollama_server import protocol
-from tests.utils.ollama_server.engine import Result, Sampling
+from tests.utils.ollama_server.engine import EngineError, Result, Sampling
 from tests.utils.ollama_server.protocol import RequestError
 
 
@@ -96,7 +97,9 @@ def test_format_adds_grammar_and_a_limit_the_json_can_close_in() -> None:
     job = protocol.parse_generate(
         {"model": "m", "prompt": "p", "format": schema, "options": {"num_predict": 8}}
     )
-    assert job.sampling.grammar is not None and job.sampling.grammar.startswith("root ::=")
+    assert job.sampling.grammar is not None and job.sampling.grammar.admits('{"a":"x"}')
+    request = job.sampling.to_request("p", stream=False)
+    assert request["grammar"].startswith("%llguidance {}\nstart: root\n")  # llama.cpp's llguidance
     assert job.sampling.num_predict == len('{"a":""}') + 50  # raised: 8 tokens cannot close it
     free = protocol.parse_generate({"model": "m", "prompt": "p", "format": "json"})
     assert free.sampling.num_predict > 0  # bounded even without num_predict
@@ -233,3 +236,20 @@ def test_ndjson_and_chunked_framing() -> None:
     assert int(size, 16) == len(line)
     assert rest == line + b"\r\n"
     assert protocol.http_chunk(b"") == b"0\r\n\r\n"
+
+
+def test_output_outside_the_grammar_fails_loud_unless_a_stop_could_cut_it() -> None:
+    from tests.utils.ollama_server import engine
+
+    fmt = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}}
+    sampling = protocol.parse_generate({"model": "m", "prompt": "p", "format": fmt}).sampling
+    engine._check_constrained(sampling, Result(text='{"a":"ok"}'))
+    with pytest.raises(EngineError, match="outside the format's grammar") as info:
+        engine._check_constrained(sampling, Result(text="Sure! Here is JSON"))
+    assert info.value.status == 500
+    engine._check_constrained(sampling, Result(text='{"a":', done_reason="cancelled"))
+    cut = replace(sampling, stop=("ok",))
+    engine._check_constrained(cut, Result(text='{"a":"', done_reason="stop"))
+    chat = replace(sampling, stop=protocol.CHAT_STOPS)  # newline stops never match JSON
+    with pytest.raises(EngineError):
+        engine._check_constrained(chat, Result(text='{"a":', done_reason="stop"))

@@ -4,6 +4,10 @@ The engine is not safe to drive from several threads, so every request takes a t
 waits its turn. A streaming request passes ``on_text``; when it returns False (the client
 went away) the generation is cancelled at the next token, which frees the slot for the next
 ticket.
+
+A ``format`` grammar goes to llama.cpp in llguidance's syntax (see ``grammar``); every
+constrained output is checked against the grammar afterwards, because llama.cpp samples
+unconstrained, with only a log line, when llguidance cannot use a grammar.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .grammar import Grammar
 
 DEFAULT_CTX = 4096
 
@@ -42,7 +48,7 @@ class Sampling:
     repeat_last_n: int = 64
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
-    grammar: str | None = None
+    grammar: Grammar | None = None
 
     def to_request(self, prompt: str, stream: bool) -> dict[str, Any]:
         """The llama.cpp completion request for ``prompt``."""
@@ -65,8 +71,13 @@ class Sampling:
         if self.seed is not None:
             request["seed"] = self.seed
         if self.grammar is not None:
-            request["grammar"] = self.grammar
+            request["grammar"] = self.grammar.lark
         return request
+
+    def stop_can_cut_json(self) -> bool:
+        """Whether a stop sequence could end constrained output early (our grammars emit
+        printable ASCII only, so e.g. the chat stops starting with a newline never can)."""
+        return any(s.isascii() and s.isprintable() for s in self.stop)
 
 
 @dataclass
@@ -118,6 +129,8 @@ class Engine:
         params.warmup = False  # the real one-token generation below warms better
         params.verbosity = 3 if self.verbose else -1  # llama.cpp logs every request otherwise
         self._server = xllamacpp.Server(params)
+        # No grammar here: llguidance builds its token trie for the 262k-token vocabulary on
+        # first use (~2.8 s of CPU), which the first `format` request pays, not every start.
         self.generate("Hello", Sampling(num_predict=1, temperature=0.0))
         self.load_ns = time.perf_counter_ns() - started
 
@@ -163,6 +176,7 @@ class Engine:
                 result.text = response["choices"][0]["text"]
             else:
                 self._stream(prompt, sampling, on_text, result)
+            _check_constrained(sampling, result)
             result.total_ns = time.perf_counter_ns() - arrived
             return result
         finally:
@@ -202,6 +216,23 @@ class Engine:
             result.eval_ns = time.perf_counter_ns() - started
         elif state["final"] is not None:
             _fill(result, state["final"])
+
+
+def _check_constrained(sampling: Sampling, result: Result) -> None:
+    """Fail loud when a ``format`` response is outside its grammar (llama.cpp ignored it)."""
+    grammar = sampling.grammar
+    if grammar is None or result.done_reason == "cancelled":
+        return
+    if result.done_reason == "stop" and sampling.stop_can_cut_json():
+        return  # a client's stop sequence may legitimately have cut the JSON short
+    if not grammar.admits(result.text):
+        raise EngineError(
+            500,
+            f"constrained decoding returned text outside the format's grammar "
+            f"({result.text[:120]!r}, done_reason={result.done_reason}): llama.cpp did not "
+            "apply the grammar (an xllamacpp build without llguidance? install "
+            "xllamacpp>=2026.10, the 'llm' extra); the server log (--verbose) says why",
+        )
 
 
 def _check(response: dict[str, Any]) -> None:

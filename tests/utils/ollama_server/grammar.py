@@ -8,6 +8,14 @@ that one token always yields at least one character. Together that gives a hard 
 on the output length in characters (``Grammar.max_chars``), hence in tokens: with
 ``n_predict >= max_chars`` every response closes and validates.
 
+The grammar is built as GBNF (the readable, tested form) and handed to llama.cpp in
+llguidance's Lark syntax (``Grammar.lark``, the same language): llama.cpp's GBNF sampler
+re-checks the whole 262k-token Gemma vocabulary, one token at a time, whenever the model's
+first choice breaks the grammar, which doubled the time per token; llguidance computes the
+allowed set from a token trie in well under a millisecond. llama.cpp drops an llguidance
+grammar it cannot use with only a log line, so the engine checks every constrained output
+against ``Grammar.admits`` and fails loud instead of returning unconstrained text.
+
 Keywords whose meaning the grammar cannot enforce (``pattern``, ``uniqueItems``, numeric
 bounds it cannot express, ...) raise ``GrammarError`` naming the keyword and the path:
 a 400 is better than a response that silently fails validation.
@@ -16,7 +24,9 @@ a 400 is better than a response that silently fails validation.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 DEFAULT_STRING_MAX = 200
@@ -90,6 +100,20 @@ class Grammar:
     gbnf: str
     max_chars: int
     string_max: int
+
+    @cached_property
+    def lark(self) -> str:
+        """The grammar for llama.cpp's llguidance sampler."""
+        return to_lark(self.gbnf)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The grammar as a Python regular expression (our grammars are not recursive)."""
+        return to_regex(self.gbnf)
+
+    def admits(self, text: str) -> bool:
+        """Whether ``text`` is in the grammar's language."""
+        return self.pattern.fullmatch(text) is not None
 
 
 def literal(text: str) -> str:
@@ -345,6 +369,92 @@ class _Builder:
         body = '"{" ( ' + member + f' ( "," {member} ){{0,{n - 1}}} )? "}}"'
         length = 2 + n * (GENERIC_KEY_MAX + 3 + value_len) + n - 1
         return self.rule("generic-obj", body), length
+
+
+# The GBNF subset _Builder writes: literals, character classes, {m,n}, ?*+, ( | ), rule names.
+_GBNF_TOKEN = re.compile(
+    r'\s*(?:(?P<lit>"(?:\\.|[^"\\])*")|(?P<cls>\[(?:\\.|[^\]\\])*\])'
+    r"|(?P<rep>\{\d+,\d+\})|(?P<name>[A-Za-z][A-Za-z0-9-]*)|(?P<op>[()|?*+]))"
+)
+
+
+def _gbnf_rules(gbnf: str) -> dict[str, list[re.Match[str]]]:
+    rules: dict[str, list[re.Match[str]]] = {}
+    for line in gbnf.strip().splitlines():
+        name, body = line.split(" ::= ", 1)
+        tokens, pos, end = [], 0, len(body.rstrip())
+        while pos < end:
+            match = _GBNF_TOKEN.match(body, pos)
+            if match is None:
+                raise ValueError(f"unparsable GBNF in rule {name!r} at {body[pos:]!r}")
+            tokens.append(match)
+            pos = match.end()
+        rules[name] = tokens
+    return rules
+
+
+def _class_escaped(cls: str) -> str:
+    """``[...]`` with ``[`` and ``/`` escaped: Rust regex nests ``[``, Lark ends at ``/``."""
+    inner = re.sub(r"\\.|([\[/])", lambda m: "\\" + m[1] if m[1] else m[0], cls[1:-1])
+    return f"[{inner}]"
+
+
+def to_lark(gbnf: str) -> str:
+    """``gbnf`` (as ``_Builder`` writes it) in llguidance's Lark syntax, the same language.
+
+    Rules stay rules (each literal or character is a lexeme): measured faster than turning
+    bounded strings into one big regex terminal. ``x{0,0}`` is dropped rather than written,
+    because llguidance rejects it (and llama.cpp then samples unconstrained).
+    """
+    lines = ["%llguidance {}", "start: root"]
+    for name, tokens in _gbnf_rules(gbnf).items():
+        groups: list[list[str]] = [[]]
+        for match in tokens:
+            out = groups[-1]
+            if match["lit"]:
+                out.append(match["lit"])
+            elif match["cls"]:
+                out.append(f"/{_class_escaped(match['cls'])}/")
+            elif match["name"]:
+                out.append(match["name"])
+            elif match["rep"]:
+                if match["rep"] == "{0,0}":
+                    out.pop()
+                else:
+                    out[-1] += match["rep"]
+            elif match["op"] == "(":
+                groups.append([])
+            elif match["op"] == ")":
+                inner = groups.pop()
+                groups[-1].append("( " + " ".join(inner) + " )")
+            elif match["op"] == "|":
+                out.append("|")
+            else:
+                out[-1] += match["op"]
+        lines.append(f"{name}: {' '.join(groups[0])}")
+    return "\n".join(lines) + "\n"
+
+
+def to_regex(gbnf: str) -> re.Pattern[str]:
+    """``gbnf`` (as ``_Builder`` writes it, never recursive) as a Python regex."""
+    rules = _gbnf_rules(gbnf)
+
+    def expand(name: str) -> str:
+        out: list[str] = []
+        for match in rules[name]:
+            if match["lit"]:
+                out.append(re.escape(json.loads(match["lit"])))
+            elif match["cls"]:
+                out.append(_class_escaped(match["cls"]))
+            elif match["rep"]:
+                out.append(match["rep"])
+            elif match["name"]:
+                out.append(f"(?:{expand(match['name'])})")
+            else:
+                out.append("(?:" if match["op"] == "(" else match["op"])
+        return "".join(out)
+
+    return re.compile(expand("root"))
 
 
 def _repeat(item: str, low: int, high: int) -> str:

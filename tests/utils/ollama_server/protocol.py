@@ -177,7 +177,7 @@ def apply_format(sampling: Sampling, fmt: Any) -> Sampling:
     except GrammarError as exc:
         raise RequestError(400, str(exc)) from None
     limit = max(sampling.num_predict, grammar.max_chars)
-    return replace(sampling, grammar=grammar.gbnf, num_predict=limit)
+    return replace(sampling, grammar=grammar, num_predict=limit)
 
 
 def _reject_unsupported(body: dict[str, Any], model: str) -> None:
