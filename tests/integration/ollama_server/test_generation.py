@@ -113,3 +113,17 @@ def test_greedy_is_deterministic_across_stream_modes(client: ollama.Client) -> N
         for p in client.generate(model=LLM_MODEL, prompt=PROMPT, stream=True, options=options)
     )
     assert whole == streamed
+
+
+def test_same_request_same_text_whatever_ran_before(client: ollama.Client) -> None:
+    """Reproducible means independent of history: a cached prompt prefix from an earlier
+    request must not change what the same request (same seed) produces."""
+    options = {"num_predict": 24, "temperature": 0.8, "seed": 11}
+
+    def run(prompt: str) -> str:
+        return client.generate(model=LLM_MODEL, prompt=prompt, options=options).response
+
+    first = run("The ocean is")
+    run("My favourite food is")  # shares no prefix: evicts the cached one
+    run("The ocean is very deep and")  # shares a prefix: partly reuses the cache
+    assert run("The ocean is") == first

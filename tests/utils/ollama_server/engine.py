@@ -66,7 +66,10 @@ class Sampling:
             "presence_penalty": self.presence_penalty,
             "frequency_penalty": self.frequency_penalty,
             "stop": list(self.stop),
-            "cache_prompt": True,
+            # Off: reusing a cached prefix changes the numerics, so the same request (same
+            # seed) gave different text depending on what ran before. Reproducibility wins
+            # over a few hundred ms of prompt evaluation.
+            "cache_prompt": False,
         }
         if self.seed is not None:
             request["seed"] = self.seed
