@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from kaizen.audit.entry import GENESIS_HASH, AuditEntry
 
@@ -63,7 +63,7 @@ class InMemoryAuditStore:
         return "in-process memory"
 
     # Tampering hooks, so unit tests can prove verify() catches each kind.
-    def _tamper_replace(self, at_seq: int, **changes: object) -> None:
+    def _tamper_replace(self, at_seq: int, **changes: Any) -> None:
         self._entries = [replace(e, **changes) if e.seq == at_seq else e for e in self._entries]
 
     def _tamper_delete(self, at_seq: int) -> None:

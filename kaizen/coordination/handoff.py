@@ -70,6 +70,7 @@ class Handoff(Pattern):
         context = dict(inputs)
         for tier, agent in enumerate(self.agents):
             step = await rec.call(agent, f"tier-{tier}", context, round=tier)
+            reason: str | None
             if step.status == "failed":
                 reason = f"failed: {step.error}"
             else:

@@ -35,7 +35,7 @@ class SupervisorWorker(Pattern):
         *,
         route: Route | None = None,
         max_attempts: int = 2,
-        aggregate: Callable[[list[Mapping[str, Any]]], Mapping[str, Any]] | None = None,
+        aggregate: Callable[[Sequence[Mapping[str, Any]]], Mapping[str, Any]] | None = None,
         allow_partial: bool = False,
         **options: Any,
     ) -> None:

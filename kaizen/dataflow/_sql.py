@@ -206,7 +206,7 @@ class SQLQueryNode(Node):
             persistent=False,
         )
 
-    def run(self, params: Any = None) -> dict[str, Any]:
+    def run(self, params: Any = None) -> dict[str, Any]:  # type: ignore[override]  # names its one input
         query = self.config.get("query")
         if query is not None:
             statements: list[Statement] = [(query, params)]

@@ -176,12 +176,12 @@ class RedisCommandNode(Node):
         if (command is None) == (commands is None):
             raise WorkflowValidationError(f"{where}: give exactly one of 'command' or 'commands'")
         try:
-            for name in [command] if command is not None else list(commands):
+            for name in [command] if command is not None else list(commands or ()):
                 _check_command(name)
         except (UnsafeQueryError, TypeError) as exc:
             raise WorkflowValidationError(f"{where}: {exc}") from None
 
-    def run(self, args: Any = None) -> dict[str, Any]:
+    def run(self, args: Any = None) -> dict[str, Any]:  # type: ignore[override]  # names its one input
         with RedisDatabase(
             self.config["connection"], timeout=self.config.get("timeout", 10.0)
         ) as db:
@@ -189,7 +189,7 @@ class RedisCommandNode(Node):
                 result = db.command(self.config["command"], *_check_args(args))
                 return {"result": result, "results": [result]}
             names = list(self.config["commands"])
-            per_command = [None] * len(names) if args is None else _check_args(args)
+            per_command: Sequence[Any] = [None] * len(names) if args is None else _check_args(args)
             if len(per_command) != len(names):
                 raise UnsafeQueryError(
                     f"{len(names)} commands but {len(per_command)} argument lists",

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Mapping
 from inspect import CO_COROUTINE
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 from kaizen.errors import WorkflowValidationError
@@ -84,18 +84,19 @@ class PythonCodeNode(Node):
             raise TypeError(f"output_dict=True needs a mapping result, got {type(value).__name__}")
         return dict(value)
 
-    def _exec(self, inputs: dict[str, Any]) -> Any:
+    @staticmethod
+    def _exec(code: CodeType, inputs: dict[str, Any]) -> Any:
         # One namespace as globals: with separate locals, comprehensions and functions
         # defined in the code (their own scopes) could not see the inputs.
         namespace: dict[str, Any] = {"__builtins__": __builtins__, **inputs}
-        exec(self._code, namespace)
+        exec(code, namespace)
         if "result" not in namespace:
             raise NameError("code did not assign `result`")
         return namespace["result"]
 
     def run(self, **inputs: Any) -> dict[str, Any]:
         if self._code is not None:
-            return self._wrap(self._exec(inputs))
+            return self._wrap(self._exec(self._code, inputs))
         if self._is_async:
             if _loop_running():
                 raise RuntimeError(

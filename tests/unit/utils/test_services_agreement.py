@@ -170,4 +170,4 @@ def test_kaizen_default_ollama_url_is_the_test_stacks_endpoint() -> None:
     from kaizen.config import DEFAULT_OLLAMA_URL
 
     ollama = load_settings(parse_env_file(ENV_FILE))["ollama"]
-    assert DEFAULT_OLLAMA_URL == f"http://{ollama.host}:{ollama.port}"
+    assert f"http://{ollama.host}:{ollama.port}" == DEFAULT_OLLAMA_URL
