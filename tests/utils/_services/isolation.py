@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from .settings import NAME_PREFIX, ServiceSettings
@@ -93,27 +94,31 @@ def pg_ensure_template(s: ServiceSettings) -> None:
         conn.close()
 
 
+def _admin_execute(connect: Callable[[], Any], sql: str) -> None:
+    """One statement on a fresh admin connection (CREATE/DROP DATABASE cannot run inside a
+    transaction block, so these never share the tests' connections)."""
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
 def pg_create_database(s: ServiceSettings, name: str) -> str:
     """Clone the template into `name`; returns `name`."""
     guard(name)
     pg_ensure_template(s)
-    conn = _pg_admin(s)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{PG_TEMPLATE}" STRATEGY FILE_COPY')
-    finally:
-        conn.close()
+    _admin_execute(
+        lambda: _pg_admin(s),
+        f'CREATE DATABASE "{name}" TEMPLATE "{PG_TEMPLATE}" STRATEGY FILE_COPY',
+    )
     return name
 
 
 def pg_drop_database(s: ServiceSettings, name: str) -> None:
     guard(name)
-    conn = _pg_admin(s)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        conn.close()
+    _admin_execute(lambda: _pg_admin(s), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class PgDatabasePool:
@@ -223,23 +228,13 @@ def _mysql_admin(s: ServiceSettings) -> Any:
 
 def mysql_create_database(s: ServiceSettings, name: str) -> str:
     guard(name)
-    conn = _mysql_admin(s)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}`")
-    finally:
-        conn.close()
+    _admin_execute(lambda: _mysql_admin(s), f"CREATE DATABASE IF NOT EXISTS `{name}`")
     return name
 
 
 def mysql_drop_database(s: ServiceSettings, name: str) -> None:
     guard(name)
-    conn = _mysql_admin(s)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
+    _admin_execute(lambda: _mysql_admin(s), f"DROP DATABASE IF EXISTS `{name}`")
 
 
 # -- Redis ---------------------------------------------------------------------------------
