@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.integration.dataflow.conftest import redis_url  # noqa: F401  (fixture)
 from tests.utils.integration_helpers import wait_for_condition
+from tests.utils.lazy_import import lazy_import
 from tests.utils.pytest_services import strict_services
+
+httpx = lazy_import("httpx")  # on first use: collecting stays fast
 
 EMBED_DEADLINE_S = 240.0
 

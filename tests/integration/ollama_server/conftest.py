@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 import tests.utils.ollama_server as local
+from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server.process import RunningServer, start_server, stop_server
+
+httpx = lazy_import("httpx")  # on first use: collecting stays fast
 
 
 def _required(config: pytest.Config) -> bool:

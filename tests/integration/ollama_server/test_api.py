@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
-import ollama
 import pytest
 
+from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server import LLM_MODEL
+
+httpx = lazy_import("httpx")  # on first use: collecting stays fast
+ollama = lazy_import("ollama")  # on first use: collecting stays fast
 
 TIMEOUT = 120.0
 

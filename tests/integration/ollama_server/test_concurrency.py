@@ -7,11 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-import ollama
-
+from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server import LLM_MODEL
 from tests.utils.ollama_server.process import start_server, stop_server
+
+httpx = lazy_import("httpx")  # on first use: collecting stays fast
+ollama = lazy_import("ollama")  # on first use: collecting stays fast
 
 TIMEOUT = 180.0
 

@@ -6,10 +6,12 @@ import json
 import math
 from pathlib import Path
 
-import ollama
 import pytest
 
+from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server import LLM_MODEL
+
+ollama = lazy_import("ollama")  # on first use: collecting stays fast
 
 TIMEOUT = 120.0
 

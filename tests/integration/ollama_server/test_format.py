@@ -7,10 +7,12 @@ import re
 from typing import Any
 
 import jsonschema
-import ollama
 import pytest
 
+from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server import LLM_MODEL
+
+ollama = lazy_import("ollama")  # on first use: collecting stays fast
 
 TIMEOUT = 180.0
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import ollama
 import pytest
 
+from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server import LLM_MODEL
+
+ollama = lazy_import("ollama")  # on first use: collecting stays fast
 
 TIMEOUT = 180.0
 PROMPT = "The three primary colours are"

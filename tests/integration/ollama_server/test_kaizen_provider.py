@@ -6,8 +6,11 @@ import asyncio
 
 from kaizen import InputField, Kaizen, OutputField, Signature
 from kaizen.providers import CompletionRequest
-from kaizen.providers.ollama import OllamaProvider
+from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server import LLM_MODEL
+
+# Loaded on first use: it pulls in the ollama client, httpx and pydantic (~0.25 s).
+ollama_provider = lazy_import("kaizen.providers.ollama")
 
 
 class QA(Signature):
@@ -42,7 +45,7 @@ def test_signature_agent_gets_structured_outputs(base_url: str) -> None:
 
 
 def test_provider_complete_stream_and_async(base_url: str) -> None:
-    provider = OllamaProvider(base_url=base_url, timeout=120)
+    provider = ollama_provider.OllamaProvider(base_url=base_url, timeout=120)
     request = CompletionRequest(
         model=LLM_MODEL, prompt="The moon is", temperature=0.0, max_tokens=8, seed=1
     )

@@ -20,7 +20,15 @@ from kaizen.errors import (
     ProviderTimeoutError,
 )
 from kaizen.providers import CompletionRequest
-from kaizen.providers.ollama import OllamaProvider
+from tests.utils.lazy_import import lazy_import
+
+# Loaded on first use: it pulls in the ollama client, httpx and pydantic (~0.25 s).
+ollama_provider = lazy_import("kaizen.providers.ollama")
+
+
+def make_provider(*args: Any, **kwargs: Any) -> Any:
+    return ollama_provider.OllamaProvider(*args, **kwargs)
+
 
 SHORT = 0.3  # provider timeout for the "never answers" server
 HANG = 10.0  # upper bound a hanging handler waits before giving up on its own
@@ -146,10 +154,10 @@ def never(path: str, body: dict[str, Any]) -> None:
 
 def test_base_url_from_env_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KAIZEN_OLLAMA_URL", raising=False)
-    assert OllamaProvider().base_url == "http://127.0.0.1:11435"
+    assert make_provider().base_url == "http://127.0.0.1:11435"
     monkeypatch.setenv("KAIZEN_OLLAMA_URL", "http://127.0.0.1:9999/")
-    assert OllamaProvider().base_url == "http://127.0.0.1:9999"
-    assert OllamaProvider("http://h:1").base_url == "http://h:1"
+    assert make_provider().base_url == "http://127.0.0.1:9999"
+    assert make_provider("http://h:1").base_url == "http://h:1"
 
 
 # --- sync ----------------------------------------------------------------------------------
@@ -158,7 +166,7 @@ def test_base_url_from_env_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_complete_maps_fields_and_sends_the_request(serve: Any) -> None:
     server = serve(always(200, GOOD))
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
-    completion = OllamaProvider(server.url, timeout=10).complete(
+    completion = make_provider(server.url, timeout=10).complete(
         request(
             system="be brief",
             format=schema,
@@ -188,7 +196,7 @@ def test_complete_maps_fields_and_sends_the_request(serve: Any) -> None:
 
 def test_minimal_request_sends_no_optional_fields(serve: Any) -> None:
     server = serve(always(200, {"response": "x", "done": True}))
-    completion = OllamaProvider(server.url, timeout=10).complete(request(format="json"))
+    completion = make_provider(server.url, timeout=10).complete(request(format="json"))
     _, body = server.requests[-1]
     assert "system" not in body and body["format"] == "json"
     assert body.get("options") in (None, {})
@@ -202,7 +210,7 @@ def test_minimal_request_sends_no_optional_fields(serve: Any) -> None:
 
 def test_closed_port_is_connection_error_naming_url(closed_url: str) -> None:
     with pytest.raises(ProviderConnectionError) as info:
-        OllamaProvider(closed_url, timeout=5).complete(request())
+        make_provider(closed_url, timeout=5).complete(request())
     assert info.value.url == closed_url and closed_url in str(info.value)
     assert info.value.provider == "ollama" and "KAIZEN_OLLAMA_URL" in str(info.value)
 
@@ -210,14 +218,14 @@ def test_closed_port_is_connection_error_naming_url(closed_url: str) -> None:
 def test_unknown_model_is_model_not_found(serve: Any) -> None:
     server = serve(NOT_FOUND)
     with pytest.raises(ModelNotFoundError) as info:
-        OllamaProvider(server.url, timeout=10).complete(request(model="x"))
+        make_provider(server.url, timeout=10).complete(request(model="x"))
     assert "'x'" in str(info.value) and info.value.url == server.url
 
 
 def test_server_error_is_response_error_with_status(serve: Any) -> None:
     server = serve(SERVER_ERROR)
     with pytest.raises(ProviderResponseError) as info:
-        OllamaProvider(server.url, timeout=10).complete(request())
+        make_provider(server.url, timeout=10).complete(request())
     assert info.value.status == 500 and "out of memory" in str(info.value)
     assert not isinstance(info.value, ModelNotFoundError)
 
@@ -225,44 +233,47 @@ def test_server_error_is_response_error_with_status(serve: Any) -> None:
 def test_404_without_not_found_message_is_response_error(serve: Any) -> None:
     server = serve(always(404, {"error": "no such route"}))
     with pytest.raises(ProviderResponseError) as info:
-        OllamaProvider(server.url, timeout=10).complete(request())
+        make_provider(server.url, timeout=10).complete(request())
     assert info.value.status == 404 and not isinstance(info.value, ModelNotFoundError)
 
 
 def test_silent_server_is_timeout(serve: Any) -> None:
     server = serve(never)
     with pytest.raises(ProviderTimeoutError) as info:
-        OllamaProvider(server.url, timeout=SHORT).complete(request())
+        make_provider(server.url, timeout=SHORT).complete(request())
     assert f"no answer within {SHORT:g}s" in str(info.value) and info.value.url == server.url
 
 
 def test_request_timeout_overrides_provider_default(serve: Any) -> None:
     server = serve(never)
     with pytest.raises(ProviderTimeoutError) as info:
-        OllamaProvider(server.url, timeout=HANG * 3).complete(request(timeout=SHORT))
+        make_provider(server.url, timeout=HANG * 3).complete(request(timeout=SHORT))
     assert f"{SHORT:g}s" in str(info.value)
 
 
 def test_stream_yields_non_empty_chunks(serve: Any) -> None:
     server = serve(STREAM)
-    assert list(OllamaProvider(server.url, timeout=10).stream(request())) == ["fo", "ur"]
+    assert list(make_provider(server.url, timeout=10).stream(request())) == [
+        "fo",
+        "ur",
+    ]
     assert server.requests[-1][1]["stream"] is True
 
 
 def test_stream_errors_are_typed(serve: Any, closed_url: str) -> None:
     with pytest.raises(ModelNotFoundError):
-        list(OllamaProvider(serve(NOT_FOUND).url, timeout=10).stream(request()))
+        list(make_provider(serve(NOT_FOUND).url, timeout=10).stream(request()))
     with pytest.raises(ProviderConnectionError):
-        list(OllamaProvider(closed_url, timeout=5).stream(request()))
+        list(make_provider(closed_url, timeout=5).stream(request()))
     mid_stream = always(200, [{"response": "a", "done": False}, {"error": "model crashed"}])
     with pytest.raises(ProviderResponseError, match="model crashed"):
-        list(OllamaProvider(serve(mid_stream).url, timeout=10).stream(request()))
+        list(make_provider(serve(mid_stream).url, timeout=10).stream(request()))
 
 
 def test_garbage_body_is_response_error(serve: Any) -> None:
     server = serve(always(200, {"response": 12345, "done": "sometimes"}))
     with pytest.raises(ProviderResponseError, match="unusable response"):
-        OllamaProvider(server.url, timeout=10).complete(request())
+        make_provider(server.url, timeout=10).complete(request())
 
 
 def test_embed_and_list_models(serve: Any) -> None:
@@ -271,7 +282,7 @@ def test_embed_and_list_models(serve: Any) -> None:
             return 200, {"model": body["model"], "embeddings": [[0.5, 1.0]] * len(body["input"])}
         return 200, {"models": [{"model": "gemma3:270m"}, {"model": "all-minilm:l6-v2"}]}
 
-    provider = OllamaProvider(serve(reply).url, timeout=10)
+    provider = make_provider(serve(reply).url, timeout=10)
     assert provider.embed(["a", "b"], "all-minilm:l6-v2") == [[0.5, 1.0], [0.5, 1.0]]
     assert provider.list_models() == ["gemma3:270m", "all-minilm:l6-v2"]
 
@@ -281,7 +292,7 @@ def test_embed_and_list_models(serve: Any) -> None:
 
 async def test_acomplete_maps_fields(serve: Any) -> None:
     server = serve(always(200, GOOD))
-    completion = await OllamaProvider(server.url, timeout=10).acomplete(request(seed=3))
+    completion = await make_provider(server.url, timeout=10).acomplete(request(seed=3))
     assert (completion.text, completion.completion_tokens, completion.done_reason) == (
         '{"answer": "4"}',
         5,
@@ -301,7 +312,7 @@ async def test_acomplete_maps_fields(serve: Any) -> None:
 async def test_acomplete_errors(serve: Any, reply: Any, error: type[Exception]) -> None:
     server = serve(reply)
     with pytest.raises(error) as info:
-        await OllamaProvider(server.url, timeout=SHORT if reply is never else 10).acomplete(
+        await make_provider(server.url, timeout=SHORT if reply is never else 10).acomplete(
             request()
         )
     assert info.value.url == server.url  # type: ignore[attr-defined]
@@ -309,18 +320,18 @@ async def test_acomplete_errors(serve: Any, reply: Any, error: type[Exception]) 
 
 async def test_acomplete_closed_port(closed_url: str) -> None:
     with pytest.raises(ProviderConnectionError, match=closed_url):
-        await OllamaProvider(closed_url, timeout=5).acomplete(request())
+        await make_provider(closed_url, timeout=5).acomplete(request())
 
 
 async def test_astream_and_aembed(serve: Any) -> None:
-    provider = OllamaProvider(serve(STREAM).url, timeout=10)
+    provider = make_provider(serve(STREAM).url, timeout=10)
     assert [chunk async for chunk in provider.astream(request())] == ["fo", "ur"]
-    embedder = OllamaProvider(serve(always(200, {"embeddings": [[1.0]]})).url, timeout=10)
+    embedder = make_provider(serve(always(200, {"embeddings": [[1.0]]})).url, timeout=10)
     assert await embedder.aembed(["a"], "e") == [[1.0]]
 
 
 async def test_astream_errors_are_typed(serve: Any, closed_url: str) -> None:
     with pytest.raises(ModelNotFoundError):
-        [c async for c in OllamaProvider(serve(NOT_FOUND).url, timeout=10).astream(request())]
+        [c async for c in make_provider(serve(NOT_FOUND).url, timeout=10).astream(request())]
     with pytest.raises(ProviderConnectionError):
-        [c async for c in OllamaProvider(closed_url, timeout=5).astream(request())]
+        [c async for c in make_provider(closed_url, timeout=5).astream(request())]

