@@ -64,6 +64,13 @@ def _check_output(node_id: str, output: Any) -> dict[str, Any]:
     return output
 
 
+def _node_error(node_id: str, exc: Exception) -> NodeExecutionError:
+    """The same wrapper from both runtimes: the node's id, the cause, its traceback."""
+    error = NodeExecutionError(node_id, exc).with_traceback(exc.__traceback__)
+    error.__cause__ = exc
+    return error
+
+
 def _new_run_id() -> str:
     """128 random bits as 32 hex digits (like uuid4().hex, without building a UUID)."""
     return os.urandom(16).hex()
@@ -94,8 +101,7 @@ class LocalRuntime:
                 inputs = _inputs_for(workflow, node_id, results, parameters)
                 results[node_id] = _check_output(node_id, workflow.nodes[node_id].run(**inputs))
             except Exception as exc:
-                errors[node_id] = NodeExecutionError(node_id, exc).with_traceback(exc.__traceback__)
-                errors[node_id].__cause__ = exc
+                errors[node_id] = _node_error(node_id, exc)
         if errors:
             raise WorkflowExecutionError(run_id, results, errors, skipped)
         return results, run_id
@@ -135,9 +141,7 @@ class AsyncLocalRuntime:
                 results[node_id] = _check_output(node_id, output)
                 done[node_id].set_result(True)
             except Exception as exc:
-                error = NodeExecutionError(node_id, exc)
-                error.__cause__ = exc
-                errors[node_id] = error
+                errors[node_id] = _node_error(node_id, exc)
                 done[node_id].set_result(False)
             except BaseException:
                 # Cancellation or interrupt: unblock the dependants, then let it propagate.

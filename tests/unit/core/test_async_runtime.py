@@ -4,6 +4,7 @@ failures carry partial results exactly as in the sync runtime."""
 from __future__ import annotations
 
 import asyncio
+import traceback
 import threading
 from typing import Any
 
@@ -168,3 +169,29 @@ async def test_concurrent_executions_of_one_workflow_do_not_mix() -> None:
     )
     assert [results["e"]["result"] for results, _ in runs] == list(range(20))
     assert len({run_id for _, run_id in runs}) == 20
+
+
+@pytest.mark.parametrize("runtime", ["sync", "async"])
+async def test_both_runtimes_wrap_a_node_failure_with_its_cause_and_traceback(
+    runtime: str,
+) -> None:
+    from kaizen.errors import NodeExecutionError, WorkflowExecutionError
+    from kaizen.workflow import AsyncLocalRuntime, LocalRuntime, WorkflowBuilder
+
+    def boom() -> None:
+        raise ValueError("bad value")
+
+    wf = WorkflowBuilder()
+    wf.add_node("PythonCodeNode", "a", {"function": boom})
+    workflow = wf.build()
+    with pytest.raises(WorkflowExecutionError) as info:
+        if runtime == "sync":
+            await asyncio.to_thread(LocalRuntime().execute, workflow)
+        else:
+            await AsyncLocalRuntime().execute(workflow)
+    error = info.value.errors["a"]
+    assert isinstance(error, NodeExecutionError) and isinstance(error.__cause__, ValueError)
+    assert error.__traceback__ is not None
+    assert "boom" in [
+        frame.name for frame in __import__("traceback").extract_tb(error.__traceback__)
+    ]
