@@ -4,7 +4,6 @@ failures carry partial results exactly as in the sync runtime."""
 from __future__ import annotations
 
 import asyncio
-import traceback
 import threading
 from typing import Any
 
