@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import traceback
 from typing import Any
 
 import pytest
@@ -191,6 +192,4 @@ async def test_both_runtimes_wrap_a_node_failure_with_its_cause_and_traceback(
     error = info.value.errors["a"]
     assert isinstance(error, NodeExecutionError) and isinstance(error.__cause__, ValueError)
     assert error.__traceback__ is not None
-    assert "boom" in [
-        frame.name for frame in __import__("traceback").extract_tb(error.__traceback__)
-    ]
+    assert "boom" in [frame.name for frame in traceback.extract_tb(error.__traceback__)]
