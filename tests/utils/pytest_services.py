@@ -254,19 +254,20 @@ def redis_client(redis_service: ServiceStatus, services_stack: Stack) -> Iterato
 
     s = redis_service.settings
     assert s is not None
-    index = iso.redis_db_index()
+    stack = services_stack
+    try:
+        index = iso.redis_claim_db(stack.registry, s, stack.member, stack.run_id)
+    except iso.RefusedCleanupError as exc:
+        pytest.fail(str(exc), pytrace=False)
     client = redis.Redis(
         host=s.host, port=s.port, db=index, decode_responses=True, socket_timeout=10
     )
-    claim = f"redis@{s.endpoint}/{index}"
-    with services_stack.registry.locked():
-        before = services_stack.registry.claim(claim, services_stack.run_id)
-    iso.redis_claim_db(client, index, claimed_before=before)
-    yield client
-    iso.redis_flush(client, index, claimed=True)
-    with services_stack.registry.locked():
-        services_stack.registry.unclaim(claim)
-    client.close()
+    try:
+        yield client
+        iso.redis_flush(client, index, claimed=True)
+    finally:
+        client.close()
+        iso.redis_release_db(stack.registry, s, index, stack.member)
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.utils._services.settings import load_settings
-from tests.utils._services.stack import Stack
+from tests.utils._services.stack import Stack, make_private_state_dir
 
 
 def free_port() -> int:
@@ -25,8 +24,8 @@ def free_port() -> int:
 @pytest.fixture
 def private_state_dir() -> Iterator[Path]:
     # Not pytest's tmp_path: the postgres/mysql users must traverse it (0700 parents there).
-    path = Path(tempfile.mkdtemp(prefix="kzt-private-"))
-    os.chmod(path, 0o755)
+    # Under the shared state dir, with an owner file: a later run reaps it after a SIGKILL.
+    path = make_private_state_dir(load_settings())
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

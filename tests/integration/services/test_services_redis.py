@@ -17,9 +17,15 @@ def test_ping_and_version(redis_service) -> None:
         client.close()
 
 
-def test_worker_client_uses_its_own_db_index(redis_client) -> None:
+def test_worker_client_uses_its_own_claimed_db_index(redis_client, services_stack) -> None:
     index = redis_client.connection_pool.connection_kwargs["db"]
-    assert index == iso.redis_db_index() and index >= 1
+    assert index in iso.REDIS_DB_INDEXES
+    claims = services_stack.registry.read()["claims"]
+    key = f"redis@{redis_client.connection_pool.connection_kwargs['host']}:"
+    mine = [
+        k for k, v in claims.items() if k.startswith(key) and v["member"] == services_stack.member
+    ]
+    assert mine == [f"{key}{redis_client.connection_pool.connection_kwargs['port']}/{index}"]
     redis_client.set("kzt:probe", "1")
     assert redis_client.get("kzt:probe") == "1"
 

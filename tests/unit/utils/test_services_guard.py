@@ -1,4 +1,4 @@
-"""Name-prefix guard, worker naming, Redis db claims, port-holder detection."""
+"""Name-prefix guard, worker naming, the flush guard, port-holder detection."""
 
 from __future__ import annotations
 
@@ -32,35 +32,26 @@ def test_drop_refuses_before_connecting() -> None:
         iso.mysql_drop_database(s["mysql"], "mysql")
 
 
-def test_worker_names_and_redis_index(monkeypatch) -> None:
+def test_worker_names(monkeypatch) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
     assert iso.worker_name("pytest-0123456789ab") == "kzt_gw3_456789ab"
-    assert iso.redis_db_index() == 4
     monkeypatch.delenv("PYTEST_XDIST_WORKER")
-    assert iso.worker_name("run") == "kzt_main_run" and iso.redis_db_index() == 1
+    assert iso.worker_name("run") == "kzt_main_run"
 
 
-class _FakeRedis:
-    def __init__(self, size: int) -> None:
-        self.size, self.flushed = size, False
+def test_redis_flush_refuses_an_unclaimed_db() -> None:
+    class _Client:
+        flushed = False
 
-    def dbsize(self) -> int:
-        return self.size
+        def flushdb(self) -> None:
+            self.flushed = True
 
-    def flushdb(self) -> None:
-        self.flushed = True
-
-
-def test_redis_db_with_foreign_keys_is_refused() -> None:
-    with pytest.raises(iso.RefusedCleanupError, match="holds 3 keys"):
-        iso.redis_claim_db(_FakeRedis(3), 1, claimed_before=False)
-    iso.redis_claim_db(_FakeRedis(3), 1, claimed_before=True)  # our own leftovers
-    iso.redis_claim_db(_FakeRedis(0), 1, claimed_before=False)
+    client = _Client()
     with pytest.raises(iso.RefusedCleanupError):
-        iso.redis_flush(_FakeRedis(0), 1, claimed=False)
-    fake = _FakeRedis(2)
-    iso.redis_flush(fake, 1, claimed=True)
-    assert fake.flushed
+        iso.redis_flush(client, 1, claimed=False)
+    assert not client.flushed
+    iso.redis_flush(client, 1, claimed=True)
+    assert client.flushed
 
 
 def test_port_holder_is_this_process() -> None:

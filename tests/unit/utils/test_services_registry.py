@@ -1,19 +1,27 @@
-"""State file, run membership, PID identity and stopping exactly the recorded process."""
+"""State file, run membership, PID identity, claims and stopping exactly the recorded process."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from tests.utils._services.identity import ProcessIdentity, Verdict, identify, verify
 from tests.utils._services.registry import (
     ProcessRecord,
+    RefusedClaimError,
     Registry,
+    StateFileError,
+    UnverifiedProcessError,
+    find_processes_using,
+    member_alive,
+    new_member,
     pid_alive,
-    process_create_time,
     remove_data_dir,
     stop_process,
 )
@@ -23,13 +31,15 @@ from tests.utils._services.stack import Stack
 _IDLE = "import threading; threading.Event().wait(120)"
 
 
-def _record(pid, create_time, **kw) -> ProcessRecord:
+def _record(pid, identity="auto", **kw) -> ProcessRecord:
+    if identity == "auto":
+        identity = identify(pid) if pid else None
     base = dict(
         service="redis",
         endpoint="127.0.0.1:1",
         backend="local",
         pid=pid,
-        create_time=create_time,
+        identity=identity,
         owner_kind="run",
         run_id="r1",
         started_at="now",
@@ -39,33 +49,109 @@ def _record(pid, create_time, **kw) -> ProcessRecord:
     return ProcessRecord(**base)
 
 
+@pytest.fixture
+def idle():
+    proc = subprocess.Popen([sys.executable, "-c", _IDLE])
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
 def test_state_round_trip_and_membership(tmp_path) -> None:
     reg = Registry(tmp_path)
+    me = new_member()
     with reg.locked():
-        reg.put(_record(None, None))
-        reg.join("r1", "1:a")
-        assert list(reg.records()) == ["redis@127.0.0.1:1"]
-        assert reg.leave("r1", "1:a") == []
+        reg.put(_record(os.getpid(), data_dir=str(tmp_path / "d")))
+        reg.join("r1", me)
+        (rec,) = reg.records().values()
+        assert rec.identity == identify(os.getpid()) and rec.data_dir == str(tmp_path / "d")
+        assert reg.live_users(reg.read(), "r1") == [me]
+        assert reg.leave("r1", me) == []
         assert reg.read()["runs"] == {}
-        assert reg.claim("redis@x/1", "r1") is False and reg.claim("redis@x/1", "r1") is True
 
 
-def test_corrupt_state_file_is_a_clear_error(tmp_path) -> None:
-    (tmp_path / "stack.json").write_text("{nope")
-    with pytest.raises(RuntimeError, match="is corrupt"):
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff\xfe garbage \x00", "not UTF-8"),
+        (b"{nope", "not JSON"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+        (b'{"services": {}, "extra": 1}', "unknown top-level keys"),
+        (b'{"services": {"k": {"service": "redis", "surprise": 1}}}', "unknown fields"),
+        (b'{"services": {"k": {"service": "redis"}}}', "missing fields"),
+        (b'{"runs": {"r": ["abc:def"]}}', "has no numeric PID"),
+        (b'{"runs": {"r": "1:a"}}', "members must be a list"),
+        (b'{"claims": {"redis@x/1": 3}}', "claim 'redis@x/1' is malformed"),
+    ],
+)
+def test_corrupt_state_file_is_one_clear_error(tmp_path, content: bytes, problem: str) -> None:
+    (tmp_path / "stack.json").write_bytes(content)
+    with pytest.raises(StateFileError, match="is corrupt") as info:
+        Registry(tmp_path).read()
+    assert problem in str(info.value) and "delete the file" in str(info.value)
+
+
+def test_a_record_with_a_non_numeric_pid_is_corrupt(tmp_path) -> None:
+    data = {"services": {"k": {**_record(None).to_json(), "pid": "12x"}}}
+    (tmp_path / "stack.json").write_text(json.dumps(data))
+    with pytest.raises(StateFileError, match="pid must be a positive integer"):
         Registry(tmp_path).read()
 
 
-def test_pid_identity_uses_start_time() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _IDLE])
-    try:
-        created = process_create_time(proc.pid)
-        assert pid_alive(proc.pid, created)
-        assert not pid_alive(proc.pid, created - 100), "a recycled PID must not match"
-    finally:
-        proc.kill()
-        proc.wait()
-    assert not pid_alive(proc.pid, created)
+def test_identity_is_the_kernel_start_tick_not_the_wall_clock(idle) -> None:
+    ident = identify(idle.pid)
+    assert ident is not None and ident.start_ticks is not None and ident.boot_id
+    assert verify(ident) == (Verdict.SAME, f"pid {idle.pid} is the recorded process")
+    recycled = ProcessIdentity(idle.pid, ident.boot_id, ident.start_ticks - 1)
+    assert verify(recycled)[0] is Verdict.GONE, "another process under our PID is not ours"
+    other_boot = ProcessIdentity(idle.pid, "another-boot", ident.start_ticks)
+    assert verify(other_boot)[0] is Verdict.GONE
+    idle.kill()
+    idle.wait()
+    assert verify(ident)[0] is Verdict.GONE
+
+
+def test_a_wall_clock_step_does_not_change_the_verdict(idle, monkeypatch) -> None:
+    """The fault of issue 10 item 1: psutil's create_time moved 11-19 s with the clock."""
+    import time
+
+    import psutil
+
+    ident = identify(idle.pid)
+    real_time, real_boot = time.time, psutil.boot_time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 15.0)
+    monkeypatch.setattr(psutil, "boot_time", lambda: real_boot() + 15.0)
+    assert verify(ident)[0] is Verdict.SAME
+    assert pid_alive(idle.pid, ident)
+
+
+def test_a_running_pid_without_identity_is_unknown_and_never_signalled(idle) -> None:
+    """Issue 10 item 2: a record with no verifiable identity must not be signalled."""
+    assert verify(None, idle.pid)[0] is Verdict.UNKNOWN
+    legacy = ProcessRecord.from_json({**_record(idle.pid).to_json(), "identity": None})
+    with pytest.raises(UnverifiedProcessError, match=f"refusing to signal pid {idle.pid}"):
+        stop_process(legacy)
+    assert idle.poll() is None, "the unverifiable process must still be running"
+
+
+def test_version_1_records_load_without_a_usable_identity(idle) -> None:
+    old = {**_record(idle.pid).to_json(), "create_time": 123.0}
+    del old["identity"], old["state"], old["starter"]
+    rec = ProcessRecord.from_json(old)
+    assert rec.identity is None and rec.verdict()[0] is Verdict.UNKNOWN
+
+
+def test_members_carry_their_start_tick(idle) -> None:
+    me = new_member()
+    assert member_alive(me)
+    ticks = identify(idle.pid).start_ticks
+    assert member_alive(f"{idle.pid}:{ticks}:x")
+    assert not member_alive(f"{idle.pid}:{ticks + 1}:x"), "a recycled PID is a new member"
+    assert member_alive(f"{idle.pid}:x"), "old-style members: alive while the PID runs"
+    idle.kill()
+    idle.wait()
+    assert not member_alive(f"{idle.pid}:{ticks}:x")
 
 
 def test_stop_process_sends_the_recorded_signal_then_kills() -> None:
@@ -76,14 +162,14 @@ def test_stop_process_sends_the_recorded_signal_then_kills() -> None:
     stubborn = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert stubborn.stdout is not None and stubborn.stdout.readline().strip() == "ready"
-        rec = _record(stubborn.pid, process_create_time(stubborn.pid))
+        rec = _record(stubborn.pid)
         assert stop_process(rec, timeout_s=0.5) == "killed (SIGKILL after 0.5s)"
-        assert not pid_alive(stubborn.pid, rec.create_time)
+        assert not pid_alive(stubborn.pid, rec.identity)
     finally:
         if stubborn.poll() is None:
             stubborn.kill()
         stubborn.wait()
-    assert stop_process(_record(stubborn.pid, 1.0)) == "already gone"
+    assert stop_process(rec) == "already gone"
 
 
 def test_stop_process_uses_the_recorded_signal() -> None:
@@ -96,7 +182,7 @@ def test_stop_process_uses_the_recorded_signal() -> None:
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        rec = _record(proc.pid, process_create_time(proc.pid), stop_signal=int(signal.SIGINT))
+        rec = _record(proc.pid, stop_signal=int(signal.SIGINT))
         assert stop_process(rec, timeout_s=10) == "stopped (signal SIGINT)"
     finally:
         if proc.poll() is None:
@@ -104,27 +190,109 @@ def test_stop_process_uses_the_recorded_signal() -> None:
         proc.wait()
 
 
+def _stack(state_dir: Path) -> Stack:
+    return Stack(settings=load_settings({"KAIZEN_TEST_STATE_DIR": str(state_dir)}))
+
+
 def test_reap_removes_dead_records_and_stops_orphans(tmp_path) -> None:
     orphan = subprocess.Popen([sys.executable, "-c", _IDLE])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_ident = identify(dead.pid)
     dead.wait()
     reg = Registry(tmp_path)
     with reg.locked():
-        reg.put(
-            _record(
-                orphan.pid, process_create_time(orphan.pid), run_id="gone", endpoint="127.0.0.1:2"
-            )
-        )
-        reg.put(_record(dead.pid, 1.0, endpoint="127.0.0.1:3", run_id="live"))
+        reg.put(_record(orphan.pid, run_id="gone", endpoint="127.0.0.1:2"))
+        reg.put(_record(dead.pid, dead_ident, endpoint="127.0.0.1:3", run_id="live"))
         data = reg.read()
         data["runs"] = {"gone": [f"{dead.pid}:x"]}
         reg.write(data)
-    stack = Stack(settings=load_settings({"KAIZEN_TEST_STATE_DIR": str(tmp_path)}))
-    outcome = stack.reap()
+    outcome = _stack(tmp_path).reap()
     assert outcome["redis@127.0.0.1:3"] == "record of a dead server removed"
     assert outcome["redis@127.0.0.1:2"].startswith("reaped: stopped")
     assert orphan.wait(timeout=5) is not None
     assert json.loads((tmp_path / "stack.json").read_text())["services"] == {}
+
+
+def test_reap_leaves_an_unverifiable_server_and_its_data_alone(tmp_path, idle) -> None:
+    """Never delete a data directory of a process the toolkit cannot prove dead."""
+    data_dir = tmp_path / "data" / "redis-1"
+    data_dir.mkdir(parents=True)
+    reg = Registry(tmp_path)
+    with reg.locked():
+        reg.put(_record(idle.pid, None, run_id="gone", data_dir=str(data_dir)))
+    outcome = _stack(tmp_path).reap()
+    assert outcome["redis@127.0.0.1:1"].startswith("left alone: pid")
+    assert data_dir.is_dir() and idle.poll() is None
+    assert list(reg.records()) == ["redis@127.0.0.1:1"]
+    down = _stack(tmp_path).down(["redis"])
+    assert down["redis@127.0.0.1:1"].startswith("refused: refusing to signal")
+    assert data_dir.is_dir() and idle.poll() is None
+
+
+def test_reap_stops_what_a_dead_starter_spawned_before_recording_its_pid(tmp_path) -> None:
+    """Issue 10 item 5: the "starting" record leads the next run to the server."""
+    data_dir = tmp_path / "data" / "redis-9"
+    data_dir.mkdir(parents=True)
+    server = subprocess.Popen([sys.executable, "-c", _IDLE, str(data_dir)])
+    dead_starter = subprocess.Popen([sys.executable, "-c", "pass"])
+    starter = f"{dead_starter.pid}:{identify(dead_starter.pid).start_ticks}:x"
+    dead_starter.wait()
+    try:
+        assert find_processes_using(str(data_dir)) == [server.pid]
+        assert find_processes_using(str(data_dir) + "0") == [], "a path prefix is not a match"
+        reg = Registry(tmp_path)
+        with reg.locked():
+            reg.put(_record(None, state="starting", starter=starter, data_dir=str(data_dir)))
+        outcome = _stack(tmp_path).reap()
+        assert "start abandoned by a dead starter" in outcome["redis@127.0.0.1:1"]
+        assert server.wait(timeout=10) is not None
+        assert not data_dir.exists() and reg.records() == {}
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+
+
+def test_a_live_starters_record_is_left_to_it(tmp_path) -> None:
+    reg = Registry(tmp_path)
+    with reg.locked():
+        reg.put(_record(None, state="starting", starter=new_member()))
+    assert _stack(tmp_path).reap() == {}
+    assert list(reg.records()) == ["redis@127.0.0.1:1"]
+
+
+def test_allocate_gives_concurrent_members_different_indexes(tmp_path, idle) -> None:
+    """Issue 10 item 3: the index no longer depends on the xdist worker id alone."""
+    reg = Registry(tmp_path)
+    other = f"{idle.pid}:{identify(idle.pid).start_ticks}:o"
+    seen: list[tuple[int, bool]] = []
+
+    def usable(index: int, ours: bool) -> str | None:
+        seen.append((index, ours))
+        return None
+
+    with reg.locked():
+        assert reg.allocate("redis@h:1", range(1, 16), other, "run-a", usable) == 1
+        me = new_member()
+        assert reg.allocate("redis@h:1", range(1, 16), me, "run-b", usable) == 2
+        assert reg.allocate("redis@h:1", range(1, 16), me, "run-b", usable) == 2, "idempotent"
+        reg.release_claim("redis@h:1", 1, me)  # not ours: left as it is
+        assert set(reg.read()["claims"]) == {"redis@h:1/1", "redis@h:1/2"}
+    idle.kill()
+    idle.wait()
+    with reg.locked():  # the dead member's index is reusable, and its leftovers are "ours"
+        assert reg.allocate("redis@h:1", range(1, 16), new_member(), "run-c", usable) == 1
+    assert seen[-1] == (1, True)
+
+
+def test_a_refused_index_writes_no_claim(tmp_path) -> None:
+    """Issue 10 item 4: refusing must leave the bookkeeping as it was."""
+    reg = Registry(tmp_path)
+    with reg.locked(), pytest.raises(RefusedClaimError, match="1: holds 3 foreign keys"):
+        reg.allocate(
+            "redis@h:1", range(1, 2), new_member(), "r", lambda i, o: "holds 3 foreign keys"
+        )
+    assert reg.read()["claims"] == {}
 
 
 def test_data_dir_removal_is_confined_to_the_state_dir(tmp_path) -> None:

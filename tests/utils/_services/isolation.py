@@ -49,13 +49,6 @@ def test_name() -> str:
     return guard(f"{NAME_PREFIX}t_{uuid.uuid4().hex[:12]}")
 
 
-def redis_db_index(base: int = 1) -> int:
-    """gw0 -> 1, gw1 -> 2, ... (db 0 is left to the server's owner)."""
-    wid = worker_id()
-    number = int(wid[2:]) if wid.startswith("gw") and wid[2:].isdigit() else 0
-    return base + number % (REDIS_DB_COUNT - base)
-
-
 # -- PostgreSQL ----------------------------------------------------------------------------
 def _pg_admin(s: ServiceSettings) -> Any:
     import psycopg2
@@ -238,18 +231,52 @@ def mysql_drop_database(s: ServiceSettings, name: str) -> None:
 
 
 # -- Redis ---------------------------------------------------------------------------------
-def redis_claim_db(client: Any, index: int, claimed_before: bool) -> None:
-    """Refuse a db index that already holds keys the toolkit did not write.
+#: db 0 is left to the server's owner; the toolkit claims 1..15.
+REDIS_DB_INDEXES = range(1, REDIS_DB_COUNT)
 
-    `claimed_before` is True when the state file says this run (or a crashed one of ours)
-    already claimed the index, so leftover keys are ours to flush.
+
+def redis_claim_db(registry: Any, s: ServiceSettings, member: str, run_id: str) -> int:
+    """Claim a Redis db index for this process: atomic under the state file's lock.
+
+    An index is skipped while a live member of any run holds it (concurrent runs, from one
+    clone or several, never share one), and when it holds keys the toolkit did not write.
+    Leftover keys under a claim of a dead member of ours are ours, and flushed. A refusal
+    writes nothing: the next run cannot inherit a claim on keys that are not ours.
     """
-    size = client.dbsize()
-    if size and not claimed_before:
-        raise RefusedCleanupError(
-            f"redis db {index} holds {size} keys the toolkit did not create; it will not "
-            "FLUSHDB it. Point KAIZEN_TEST_REDIS_PORT at a server of your own or empty that db"
+    import redis
+
+    from .registry import RefusedClaimError
+
+    def usable(index: int, ours: bool) -> str | None:
+        client = redis.Redis(
+            host=s.host, port=s.port, db=index, socket_timeout=5, socket_connect_timeout=5
         )
+        try:
+            size = int(client.dbsize())
+            if size and not ours:
+                return f"holds {size} keys the toolkit did not create"
+            if size:
+                client.flushdb()  # a crashed run of ours left them
+            return None
+        finally:
+            client.close()
+
+    with registry.locked():
+        try:
+            return int(
+                registry.allocate(f"redis@{s.endpoint}", REDIS_DB_INDEXES, member, run_id, usable)
+            )
+        except RefusedClaimError as exc:
+            raise RefusedCleanupError(
+                f"no Redis db on {s.endpoint} is free for the toolkit ({exc}); it will not "
+                "FLUSHDB a db it did not claim. Empty one, or point KAIZEN_TEST_REDIS_PORT at "
+                "a server of your own"
+            ) from None
+
+
+def redis_release_db(registry: Any, s: ServiceSettings, index: int, member: str) -> None:
+    with registry.locked():
+        registry.release_claim(f"redis@{s.endpoint}", index, member)
 
 
 def redis_flush(client: Any, index: int, claimed: bool) -> None:

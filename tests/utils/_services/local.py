@@ -8,6 +8,7 @@ and bootstraps the test user and database over a private channel (unix socket).
 
 from __future__ import annotations
 
+import contextvars
 import glob
 import importlib.util
 import ipaddress
@@ -23,6 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .settings import REPO_ROOT, ServiceSettings
+
+#: Set by start() for the starter running in this thread (see start's `on_spawn`).
+_ON_SPAWN: contextvars.ContextVar[Callable[[int, list[str]], None] | None] = (
+    contextvars.ContextVar("kzt_on_spawn", default=None)
+)
 
 SETUP_TIMEOUT_S = 60.0
 
@@ -196,6 +202,9 @@ def _spawn(
             )
         except OSError as exc:
             raise LocalStartError(f"cannot run {cmd[0]}: {exc}") from None
+    hook = _ON_SPAWN.get()
+    if hook is not None:  # record the PID now, before any bootstrap can be interrupted
+        hook(popen.pid, cmd)
     return popen, log_path
 
 
@@ -516,8 +525,21 @@ STARTERS: dict[str, Callable[[ServiceSettings, Path, float], Started]] = {
 }
 
 
-def start(s: ServiceSettings, base: Path, timeout_s: float) -> Started:
-    """Start one service locally; raises LocalUnavailable or LocalStartError."""
+def start(
+    s: ServiceSettings,
+    base: Path,
+    timeout_s: float,
+    on_spawn: Callable[[int, list[str]], None] | None = None,
+) -> Started:
+    """Start one service locally; raises LocalUnavailable or LocalStartError.
+
+    `on_spawn(pid, command)` runs right after the server process exists, before its
+    bootstrap, so the caller can record it while a crash would still leave it unrecorded.
+    """
     _require_loopback(s)
     base.mkdir(parents=True, exist_ok=True, mode=0o755)
-    return STARTERS[s.name](s, base, timeout_s)
+    token = _ON_SPAWN.set(on_spawn)
+    try:
+        return STARTERS[s.name](s, base, timeout_s)
+    finally:
+        _ON_SPAWN.reset(token)

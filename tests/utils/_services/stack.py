@@ -15,21 +15,24 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import docker as docker_backend
 from . import local as local_backend
 from .health import HealthReport, check, tcp_probe, wait_healthy
+from .identity import Verdict, identify
 from .ports import find_port_holder
 from .registry import (
     ProcessRecord,
     Registry,
+    UnverifiedProcessError,
+    find_processes_using,
+    member_alive,
     monotonic_ms,
+    new_member,
     now_iso,
-    pid_alive,
-    process_create_time,
     record_key,
     remove_data_dir,
     stop_process,
@@ -122,7 +125,7 @@ class Stack:
         self.owner_kind = owner_kind
         self.run_id = run_id or f"proc-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._joined: set[str] = set()
-        self.member = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.member = new_member()
         self._attached: dict[str, ServiceStatus] = {}
         self._failed: dict[str, ServiceUnavailableError] = {}
         self._state_mutex = threading.Lock()
@@ -169,8 +172,8 @@ class Stack:
             raise ServiceError(name, f"{name} was never brought up in this process")
         if status.pid is not None:
             rec = self.registry.records().get(record_key(name, status.endpoint))
-            create_time = rec.create_time if rec else None
-            if not pid_alive(status.pid, create_time):
+            gone = rec is None or rec.pid != status.pid or rec.verdict()[0] is Verdict.GONE
+            if gone:
                 log = Path(rec.data_dir or "") / "server.log" if rec else None
                 tail = local_backend.log_tail(log) if log else "no record left"
                 raise ServiceDiedError(
@@ -252,25 +255,47 @@ class Stack:
         return outcome
 
     def reap(self) -> dict[str, str]:
-        """Remove records of dead servers; stop servers whose run has no live user left."""
+        """Forget servers that are provably gone; stop servers whose run has no live user.
+
+        A record whose PID cannot be proven to be ours is left exactly as it is (process,
+        record and data directory), with the reason in the outcome: never a guess.
+        """
         with self.registry.locked():
             data = self.registry.read()
-            dead, orphans = [], []
+            dead, orphans, outcome = [], [], {}
             for rec in self.registry.records(data).values():
-                if rec.backend == "local" and not pid_alive(rec.pid, rec.create_time):
-                    dead.append(rec)
-                elif rec.owner_kind == "run" and not self.registry.live_users(data, rec.run_id):
+                if rec.state == "starting":
+                    if rec.starter is not None and member_alive(rec.starter):
+                        continue  # being started by a live process right now
+                    outcome[rec.key] = "reaped: " + self._abandoned_start(rec)
+                    continue
+                if rec.backend == "local":
+                    verdict, why = rec.verdict()
+                    if verdict is Verdict.GONE:
+                        dead.append(rec)
+                        continue
+                    if verdict is Verdict.UNKNOWN:
+                        outcome[rec.key] = f"left alone: {why}"
+                        continue
+                if rec.owner_kind == "run" and not self.registry.live_users(data, rec.run_id):
                     orphans.append(rec)
+            data = self.registry.read()
             for run_id in list(data["runs"]):
                 if not self.registry.live_users(data, run_id):
                     data["runs"].pop(run_id)
             self.registry.write(data)
-            outcome = {r.key: "record of a dead server removed" for r in dead}
+            outcome.update({r.key: "record of a dead server removed" for r in dead})
             for rec in dead:
                 self.registry.remove(rec.key)
                 remove_data_dir(rec.data_dir, self.settings.state_dir)
             outcome.update({k: f"reaped: {v}" for k, v in self._stop(orphans).items()})
+            if self.settings.state_dir.parent.name != PRIVATE_DIR:
+                outcome.update(reap_private_stacks(self.settings))
             return outcome
+
+    def _abandoned_start(self, rec: ProcessRecord) -> str:
+        result = self._stop([rec]).get(rec.key, "record removed")
+        return f"start abandoned by a dead starter; {result}"
 
     def install_signal_handlers(self) -> None:
         """SIGTERM becomes KeyboardInterrupt, so pytest unwinds and teardown stops servers."""
@@ -308,7 +333,12 @@ class Stack:
                 result = "docker container removed"
             else:
                 self._say(f"stopping {rec.service} (pid {rec.pid})")
-                result = stop_process(rec)
+                try:
+                    result = stop_process(rec)
+                    if rec.state == "starting" and rec.pid is None and rec.data_dir:
+                        result = _stop_unrecorded(rec) or result
+                except UnverifiedProcessError as exc:
+                    return rec.key, f"refused: {exc}"  # record and data directory kept
                 remove_data_dir(rec.data_dir, self.settings.state_dir)
             with self._state_mutex:
                 self.registry.remove(rec.key)
@@ -407,7 +437,6 @@ class Stack:
                             endpoint=s.endpoint,
                             backend="docker",
                             pid=None,
-                            create_time=None,
                             owner_kind=self.owner_kind,
                             run_id=self.run_id,
                             started_at=now_iso(),
@@ -429,30 +458,38 @@ class Stack:
         base = self.settings.state_dir / "data" / f"{name}-{s.port}"
         started_at = time.perf_counter()
         self._say(f"{name}: starting a local server on {s.endpoint}")
-        try:
-            started = local_backend.start(s, base, self._timeout(name))
-        except local_backend.LocalUnavailable as exc:
-            rungs["local"] = str(exc)
-            return ServiceUnavailableError(name, s.endpoint, rungs)
-        except local_backend.LocalStartError as exc:
-            rungs["local"] = str(exc)
-            self._kill_partial(base)
-            return ServiceUnavailableError(name, s.endpoint, rungs)
         rec = ProcessRecord(
             service=name,
             endpoint=s.endpoint,
             backend="local",
-            pid=started.popen.pid,
-            create_time=process_create_time(started.popen.pid),
+            pid=None,
             owner_kind=self.owner_kind,
             run_id=self.run_id,
             started_at=now_iso(),
             start_ms=0.0,
             data_dir=str(base),
-            command=started.command,
-            stop_signal=started.stop_signal,
+            state="starting",
+            starter=self.member,
         )
-        self._put(rec)  # recorded before the readiness wait: a crash now still gets reaped
+        self._put(rec)  # before the spawn: a starter killed from here on leaves a trace
+
+        def on_spawn(pid: int, command: list[str]) -> None:
+            rec.pid, rec.identity, rec.command = pid, identify(pid), list(command)
+            self._put(rec)
+
+        try:
+            started = local_backend.start(s, base, self._timeout(name), on_spawn=on_spawn)
+        except local_backend.LocalUnavailable as exc:
+            rungs["local"] = str(exc)
+            self._kill_partial(base)  # nothing was spawned: drops the "starting" record
+            return ServiceUnavailableError(name, s.endpoint, rungs)
+        except local_backend.LocalStartError as exc:
+            rungs["local"] = str(exc)
+            self._kill_partial(base)
+            return ServiceUnavailableError(name, s.endpoint, rungs)
+        rec.stop_signal = started.stop_signal
+        rec.command = started.command
+        self._put(rec)
         report = wait_healthy(s, self._timeout(name), backend="local", alive=started.exited)
         if not report.healthy:
             self._stop([rec])
@@ -460,6 +497,7 @@ class Stack:
             return ServiceUnavailableError(name, s.endpoint, rungs)
         rec.start_ms = monotonic_ms(started_at)
         rec.version = report.version
+        rec.state, rec.starter = "running", None
         self._put(rec)
         note = f" ({'; '.join(started.notes)})" if started.notes else ""
         self._say(f"{name}: healthy in {rec.start_ms:.0f} ms, {report.version}{note}")
@@ -471,6 +509,70 @@ class Stack:
             if rec.data_dir == str(base):
                 self._stop([rec])
         remove_data_dir(str(base), self.settings.state_dir)
+
+
+def _stop_unrecorded(rec: ProcessRecord) -> str | None:
+    """A server spawned in the instant before its PID was recorded: found by the data
+    directory (unique to our state directory) on its command line, then stopped."""
+    outcomes = []
+    for pid in find_processes_using(str(rec.data_dir)):
+        ident = identify(pid)
+        if ident is not None:
+            found = replace(rec, pid=pid, identity=ident)
+            outcomes.append(f"pid {pid} {stop_process(found)}")
+    return "; ".join(outcomes) or None
+
+
+#: Private stacks (failure tests on free ports) live in <state_dir>/private/<id>, each with an
+#: owner file naming the member that made it, so a later run can reap one a SIGKILL orphaned.
+PRIVATE_DIR = "private"
+_OWNER_FILE = "owner"
+
+
+def make_private_state_dir(settings: Settings) -> Path:
+    """A fresh private state directory under the shared one, owned by this process."""
+    parent = settings.state_dir / PRIVATE_DIR
+    parent.mkdir(parents=True, exist_ok=True)
+    for folder in (settings.state_dir, parent):  # the postgres/mysql users must traverse
+        os.chmod(folder, 0o755)
+    path = parent / uuid.uuid4().hex[:12]
+    path.mkdir(mode=0o755)
+    os.chmod(path, 0o755)
+    (path / _OWNER_FILE).write_text(new_member(), encoding="ascii")
+    return path
+
+
+def reap_private_stacks(settings: Settings) -> dict[str, str]:
+    """Stop what private stacks of dead owners left running, then delete their directories.
+
+    A directory whose owner is alive is not touched; one holding a server that cannot be
+    proven ours (refused) is kept, so nothing is deleted under a live process.
+    """
+    import shutil
+
+    outcome: dict[str, str] = {}
+    parent = settings.state_dir / PRIVATE_DIR
+    if not parent.is_dir():
+        return outcome
+    for path in sorted(parent.iterdir()):
+        try:
+            owner = (path / _OWNER_FILE).read_text(encoding="ascii").strip()
+            if member_alive(owner):
+                continue
+        except (OSError, ValueError):
+            continue  # being created right now, or not ours: leave it
+        stack = Stack(settings=replace(settings, state_dir=path), owner_kind="cli")
+        try:
+            stopped = stack.down()
+        except Exception as exc:  # a corrupt private state: report, keep the directory
+            outcome[f"private {path.name}"] = f"left alone: {exc}"
+            continue
+        refused = {k: v for k, v in stopped.items() if v.startswith("refused")}
+        outcome.update({f"private {path.name}: {k}": v for k, v in stopped.items()})
+        if not refused:
+            shutil.rmtree(path, ignore_errors=True)
+            outcome[f"private {path.name}"] = "directory of a dead owner removed"
+    return outcome
 
 
 _DEFAULT: Stack | None = None
