@@ -778,6 +778,8 @@ class LLMOutputCorrupter:
 
 
 def _status_pid(service: Any) -> int:
+    """The PID to fault, proven ours: a server the stack recorded (identity verified) or a
+    descendant of this process. Anything else is refused, never signalled."""
     pid = getattr(service, "pid", None) if not isinstance(service, int) else service
     if pid is None:
         name = getattr(service, "service", service)
@@ -786,7 +788,25 @@ def _status_pid(service: Any) -> int:
             f"{name} (backend {backend}) has no process the toolkit started; refusing to "
             "signal a server somebody else runs"
         )
-    return int(pid)
+    pid = int(pid)
+    import psutil
+
+    from tests.utils._services.identity import Verdict
+    from tests.utils._services.stack import default_stack
+
+    for record in default_stack().registry.records().values():
+        if record.pid == pid:
+            verdict, why = record.verdict()
+            if verdict is Verdict.SAME:
+                return pid
+            raise FaultError(f"refusing to signal pid {pid}: {why}")
+    with contextlib.suppress(psutil.Error):
+        if any(c.pid == pid for c in psutil.Process().children(recursive=True)):
+            return pid
+    raise FaultError(
+        f"refusing to signal pid {pid}: it is neither a server the stack recorded nor a "
+        "child of this process"
+    )
 
 
 def _stop_signal_for(pid: int, records: Iterable[Any] | None = None) -> int:
@@ -838,13 +858,14 @@ class ErrorSimulator:
         """SIGSTOP the service's process (a `ServiceStatus` or a PID we started): it keeps
         its port but answers nothing, like a hung server. Undone with SIGCONT."""
         pid = _status_pid(service)
+        ident = _identity(pid)
         os.kill(pid, signal.SIGSTOP)
-        self._push(f"pause pid {pid}", lambda: _signal_if_alive(pid, signal.SIGCONT))
+        self._push(f"pause pid {pid}", lambda: _signal_if_same(ident, signal.SIGCONT))
         return pid
 
     def resume_service(self, service: Any) -> None:
         pid = _status_pid(service)
-        _signal_if_alive(pid, signal.SIGCONT)
+        _signal_if_same(_identity(pid), signal.SIGCONT)
         self._undo = [(lbl, u) for lbl, u in self._undo if lbl != f"pause pid {pid}"]
 
     def stop_service(
@@ -906,6 +927,16 @@ class ErrorSimulator:
         return corrupter
 
 
-def _signal_if_alive(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
+def _identity(pid: int) -> Any:
+    from tests.utils._services.identity import identify
+
+    return identify(pid)
+
+
+def _signal_if_same(identity: Any, sig: signal.Signals) -> None:
+    """Signal the process only while it is still the one we faulted (a PID may be reused)."""
+    from tests.utils._services.identity import Verdict, verify
+
+    if identity is not None and verify(identity)[0] is Verdict.SAME:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(identity.pid, sig)

@@ -210,6 +210,13 @@ def test_refuses_services_it_did_not_start(sim: ErrorSimulator) -> None:
         sim.pause_service(foreign)
 
 
+def test_refuses_a_pid_that_is_neither_recorded_nor_a_child(sim: ErrorSimulator) -> None:
+    """PID 1 is never ours: the refusal comes before any signal is sent."""
+    with pytest.raises(FaultError, match="refusing to signal pid 1: it is neither"):
+        sim.pause_service(1)
+    assert sim.active == []
+
+
 def test_failed_undo_is_reported() -> None:
     sim = ErrorSimulator()
     sim._push("broken undo", lambda: 1 / 0)
