@@ -6,6 +6,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+#: Fakes from tests.utils.mock_providers, exported for the unit tier.
+UNIT_TIER_FAKES = (
+    "MockLLMProvider",
+    "MockMemoryProvider",
+    "MockDatabaseProvider",
+    "MockSignatureCompiler",
+    "MockAuditLogger",
+)
+
 _EXPORTS: dict[str, str] = {
     # real-service stack
     "ensure_docker_services": "docker_config",
@@ -31,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "enterprise_test_config": "test_fixtures",
     "minimal_test_config": "test_fixtures",
     "integration_test_config": "test_fixtures",
+    # unit tier only: the tier plugin refuses these imports in integration and e2e modules
+    **dict.fromkeys(UNIT_TIER_FAKES, "mock_providers"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -37,6 +37,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.utils import UNIT_TIER_FAKES
+
 TIERS = ("unit", "integration", "e2e")
 REAL_TIERS = frozenset({"integration", "e2e"})
 TESTS_ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +197,7 @@ def _call_name(func: ast.expr) -> str | None:
 # text: files without any (most of them) skip the AST parse, which dominated collection.
 _MAY_MATTER = re.compile(
     r"mock|register_provider|import_module|__import__"
-    r"|(?:from|import)\s+tests\.(?!utils\b)|from\s+\."
+    r"|(?:from|import)\s+tests\.(?!utils\b)|from\s+\.|Mock[A-Z]"
 )
 
 
@@ -228,6 +230,8 @@ def scan_source(source: str, path: Path, root: Path = TESTS_ROOT) -> tuple[list[
             for alias in node.names:
                 if base is not None:
                     full = f"{base}.{alias.name}" if base else alias.name
+                    if base == "tests.utils" and alias.name in UNIT_TIER_FAKES:
+                        full = f"tests.utils.mock_providers.{alias.name}"  # re-exported
                     if _forbidden(full) and not _forbidden(base):
                         imported(full, node.lineno, f"{alias.name} from {shown}")
         elif isinstance(node, ast.Attribute):

@@ -118,6 +118,7 @@ FORBIDDEN = {
     "mock_providers_from": "from tests.utils.mock_providers import MockLLMProvider\n",
     "mock_providers_module": "from tests.utils import mock_providers\n",
     "mock_providers_import": "import tests.utils.mock_providers as mp\n",
+    "reexported_fake": "from tests.utils import MockLLMProvider\n",
     "import_module": (
         "import importlib\nM = importlib.import_module('tests.utils.mock_providers')\n"
     ),
@@ -136,6 +137,7 @@ REASONS = {
     "mock_providers_from": "imports tests.utils.mock_providers",
     "mock_providers_module": "imports mock_providers from tests.utils",
     "mock_providers_import": "imports tests.utils.mock_providers",
+    "reexported_fake": "imports MockLLMProvider from tests.utils (tests.utils.mock_providers",
     "import_module": "imports tests.utils.mock_providers",
     "mocker_fixture": "requests the `mocker` fixture",
     "fake_provider": "not marked @real_provider",
@@ -166,9 +168,11 @@ def test_the_same_imports_are_fine_in_unit_tests(project: pytest.Pytester) -> No
         """
         from unittest import mock
         from tests.utils.mock_providers import MockLLMProvider
+        from tests.utils import MockLLMProvider as Exported
 
         def test_ok():
             assert mock.MagicMock() and MockLLMProvider()
+            assert Exported is MockLLMProvider
         """,
     )
     project.runpytest_inprocess().assert_outcomes(passed=1)
