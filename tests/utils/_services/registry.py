@@ -32,6 +32,7 @@ from .identity import (
     pid_running,
     verify,
 )
+from .polling import poll
 
 STATE_VERSION = 2
 LOCK_TIMEOUT_S = 600.0
@@ -173,12 +174,12 @@ def stop_process(record: ProcessRecord, timeout_s: float = 10.0) -> str:
         proc = psutil.Process(record.pid)
         children = proc.children(recursive=True)
         proc.send_signal(record.stop_signal)
-        try:
-            proc.wait(timeout=timeout_s)
+        if _wait_exit(record.pid, timeout_s):
             outcome = f"stopped (signal {signal.Signals(record.stop_signal).name})"
-        except psutil.TimeoutExpired:
+        else:
             proc.kill()
-            proc.wait(timeout=5)
+            if not _wait_exit(record.pid, 5.0):
+                return f"still running 5s after SIGKILL (pid {record.pid})"
             outcome = f"killed (SIGKILL after {timeout_s:g}s)"
         for child in children:  # backends that outlived their parent (children of ours)
             with suppress(psutil.Error):
@@ -186,6 +187,21 @@ def stop_process(record: ProcessRecord, timeout_s: float = 10.0) -> str:
     except psutil.NoSuchProcess:
         outcome = "already gone"
     return outcome
+
+
+def _wait_exit(pid: int, timeout_s: float) -> bool:
+    """True once `pid` has exited (a zombie counts), reaping it if it is our child.
+
+    Why not psutil's wait(): for a server orphaned by a crashed starter the parent is init,
+    and where init is slow to reap, psutil waits for the zombie to vanish, past its timeout.
+    """
+
+    def exited() -> bool:
+        with suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return not pid_running(pid)
+
+    return poll(exited, timeout_s)
 
 
 class UnverifiedProcessError(RuntimeError):
