@@ -28,6 +28,8 @@ _EXPORTS: dict[str, str] = {
     "register_node": "kaizen.workflow",
     "Node": "kaizen.workflow",
     "register_provider": "kaizen.providers",
+    "Tool": "kaizen.tools",
+    "tool": "kaizen.tools",
 }
 _ERRORS = (
     "KaizenError",
@@ -61,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kaizen.framework import Kaizen
     from kaizen.providers import register_provider
     from kaizen.signatures import InputField, OutputField, Signature, compile_signature
+    from kaizen.tools import Tool, tool
     from kaizen.workflow import (
         AsyncLocalRuntime,
         LocalRuntime,
