@@ -1,5 +1,8 @@
 """Private implementation of the real-service test stack (facade: tests.utils.docker_config).
 
-One module per concern: settings, health, ports, registry (state file, PIDs, reaping),
-local (child-process backends), docker, ladder, isolation, cli.
+One module per concern: settings (services.env + environment), health (usability checks),
+ports (who holds a port), identity (which process a PID is, immune to clock steps),
+registry (the state file: records, run members, claims), polling (the one wait loop),
+local (child-process servers), docker, stack (the running -> docker -> local ladder and the
+lifecycle), isolation (per-worker databases behind the name guard), cli.
 """
