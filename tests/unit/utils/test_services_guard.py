@@ -12,7 +12,9 @@ from tests.utils._services.ports import PortHolder, find_port_holder
 from tests.utils._services.settings import load_settings
 
 
-@pytest.mark.parametrize("name", ["kailash_test", "postgres", "kzt", "kzt_X", "kzt_a;drop", ""])
+@pytest.mark.parametrize(
+    "name", ["kailash_test", "postgres", "kzt", "kzt_X", "kzt_a;drop", "", "kzt_x\n", "kzt_x\r"]
+)
 def test_guard_refuses_names_the_toolkit_did_not_create(name: str) -> None:
     with pytest.raises(iso.RefusedCleanupError):
         iso.guard(name)

@@ -17,7 +17,8 @@ from .settings import NAME_PREFIX, ServiceSettings
 
 PG_TEMPLATE = f"{NAME_PREFIX}template"
 REDIS_DB_COUNT = 16
-_SAFE = re.compile(r"^[a-z0-9_]{1,63}$")
+#: fullmatch, not match + "$": "$" also matches before a final newline ("kzt_x\n").
+_SAFE = re.compile(r"[a-z0-9_]{1,63}")
 
 
 class RefusedCleanupError(RuntimeError):
@@ -26,7 +27,7 @@ class RefusedCleanupError(RuntimeError):
 
 def guard(name: str) -> str:
     """Return `name` if it is one of ours (prefix and a safe identifier), else refuse."""
-    if not name.startswith(NAME_PREFIX) or not _SAFE.match(name):
+    if not name.startswith(NAME_PREFIX) or not _SAFE.fullmatch(name):
         raise RefusedCleanupError(
             f"refusing to create or remove {name!r}: toolkit-managed names start with "
             f"{NAME_PREFIX!r} and use only [a-z0-9_]"
