@@ -302,3 +302,14 @@ def test_data_dir_removal_is_confined_to_the_state_dir(tmp_path) -> None:
     inner.mkdir(parents=True)
     remove_data_dir(str(inner), tmp_path)
     assert not inner.exists()
+
+
+def test_status_says_when_a_record_cannot_be_verified(tmp_path, idle) -> None:
+    reg, stack = Registry(tmp_path), _stack(tmp_path)
+    with reg.locked():
+        reg.put(_record(idle.pid, None, run_id="gone", endpoint=stack.settings["redis"].endpoint))
+    (row,) = stack.status_rows(["redis"])
+    assert (
+        f"left alone: pid {idle.pid} is running but its start identity was never" in row["health"]
+    )
+    assert f"stop pid {idle.pid} yourself" in row["health"]

@@ -221,7 +221,8 @@ class Stack:
                     "version": rep.version or (rec.version if rec else None) or "-",
                     "started": rec.started_at if rec else "-",
                     "pid": rec.pid if rec else None,
-                    "health": "healthy" if rep.healthy else f"unhealthy: {rep.reason}",
+                    "health": ("healthy" if rep.healthy else f"unhealthy: {rep.reason}")
+                    + _record_note(rec),
                     "latency_ms": rep.latency_ms,
                 }
             )
@@ -509,6 +510,20 @@ class Stack:
             if rec.data_dir == str(base):
                 self._stop([rec])
         remove_data_dir(str(base), self.settings.state_dir)
+
+
+def _record_note(rec: ProcessRecord | None) -> str:
+    """What `status` adds about a record whose process is not provably the one recorded."""
+    if rec is None or rec.backend != "local":
+        return ""
+    if rec.state == "starting":
+        return f" (starting, by {rec.starter})"
+    verdict, why = rec.verdict()
+    if verdict is Verdict.GONE:
+        return " (recorded server is gone; the next run or `down` drops the record)"
+    if verdict is Verdict.UNKNOWN:
+        return f" (left alone: {why}; stop pid {rec.pid} yourself if it is ours)"
+    return ""
 
 
 def _stop_unrecorded(rec: ProcessRecord) -> str | None:
