@@ -66,24 +66,42 @@ def _pg_admin(s: ServiceSettings) -> Any:
     return conn
 
 
+#: pg_advisory_lock key serialising template creation (any 64-bit constant of ours).
+_PG_TEMPLATE_LOCK = 0x6B7A745F746D706C  # b"kzt_tmpl"
+
+
 def pg_ensure_template(s: ServiceSettings) -> None:
-    """Create the (empty) template database the per-worker/per-test databases clone."""
+    """Create the (empty) template database the per-worker/per-test databases clone.
+
+    Why the advisory lock: xdist workers (and concurrent runs) all ensure the template at
+    start-up; two CREATE DATABASE statements racing fail on pg_database's unique index with
+    UniqueViolation, not DuplicateDatabase. The lock makes check-then-create one step;
+    a creator that does not take it (an older clone) is still tolerated by re-checking.
+    """
     import psycopg2
 
     conn = _pg_admin(s)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEMPLATE,))
-            if cur.fetchone() is None:
+            cur.execute("SET lock_timeout = '30s'")
+            cur.execute("SELECT pg_advisory_lock(%s)", (_PG_TEMPLATE_LOCK,))
+            try:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEMPLATE,))
+                if cur.fetchone() is not None:
+                    return
                 try:
                     cur.execute(f'CREATE DATABASE "{PG_TEMPLATE}" TEMPLATE template0')
-                except psycopg2.errors.DuplicateDatabase:
-                    pass  # a concurrent worker created it
+                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
+                    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEMPLATE,))
+                    if cur.fetchone() is None:
+                        raise  # not a concurrent creator: surface the real error
                 except psycopg2.errors.InsufficientPrivilege as exc:
                     raise RefusedCleanupError(
                         f"{s.user} may not create databases on {s.endpoint} ({exc}); "
                         f"grant it: ALTER ROLE {s.user} CREATEDB"
                     ) from None
+            finally:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (_PG_TEMPLATE_LOCK,))
     finally:
         conn.close()
 
