@@ -7,7 +7,7 @@ a user would compose it, so there is one execution path to test and to trust.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,8 @@ from kaizen.signatures import compile_signature
 if TYPE_CHECKING:
     from kaizen.config import AgentConfig
     from kaizen.signatures import CompiledSignature, Signature
+    from kaizen.tools import Tool
+    from kaizen.tools.loop import Step, ToolBox
     from kaizen.workflow import Workflow, WorkflowBuilder
 
 DEFAULT_SIGNATURE = "question -> answer"
@@ -54,6 +56,7 @@ class RunMeta:
     raw_output: str
     attempts: int
     model: str
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ class AgentResult:
     raw_output: str
     attempts: int
     model: str
+    steps: tuple[Step, ...] = ()
+    """Tool agents: every model call and tool call, in order (ModelStep / ToolStep)."""
 
     def __getitem__(self, name: str) -> Any:
         return self.outputs[name]
@@ -92,12 +97,30 @@ class AgentResult:
 class Agent:
     """An LLM-backed callable with a typed signature. Create it with `Kaizen.create_agent`."""
 
-    __slots__ = ("_provider", "_workflow", "agent_id", "compiled", "config", "signature")
+    __slots__ = (
+        "_provider",
+        "_toolbox",
+        "_workflow",
+        "agent_id",
+        "compiled",
+        "config",
+        "signature",
+    )
 
     def __init__(
-        self, agent_id: str, config: AgentConfig, signature: type[Signature] | str | None = None
+        self,
+        agent_id: str,
+        config: AgentConfig,
+        signature: type[Signature] | str | None = None,
+        tools: Sequence[Tool | Callable[..., Any]] | None = None,
     ) -> None:
         provider_factory(config.provider)  # fail now, not at the first run, on a bad name
+        self._toolbox: ToolBox | None = None
+        if tools:  # kaizen.tools only loads for agents that have tools
+            from kaizen.tools import as_tool
+            from kaizen.tools.loop import ToolBox
+
+            self._toolbox = ToolBox([as_tool(t) for t in tools])
         self.agent_id = agent_id
         self.config = config
         self.signature = signature if signature is not None else DEFAULT_SIGNATURE
@@ -110,6 +133,10 @@ class Agent:
             f"Agent({self.agent_id!r}, provider={self.config.provider!r}, "
             f"model={self.config.model!r}, signature={self.compiled.name!r})"
         )
+
+    @property
+    def tools(self) -> tuple[Tool, ...]:
+        return tuple(self._toolbox.tools.values()) if self._toolbox else ()
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -179,6 +206,7 @@ class Agent:
             raw_output=meta.raw_output,
             attempts=meta.attempts,
             model=meta.model,
+            steps=meta.steps,
         )
 
     def _request(self, prompt: str, attempt: int) -> CompletionRequest:
@@ -196,18 +224,25 @@ class Agent:
         )
 
     def _accept(
-        self, completion: Completion, usage: Usage, attempts: list[Any]
+        self,
+        completion: Completion,
+        usage: Usage,
+        attempts: list[Any],
+        steps: tuple[Step, ...] = (),
     ) -> dict[str, Any] | None:
         try:
             outputs = self.compiled.parse_output(completion.text)
         except SignatureValidationError as exc:
             attempts.append((completion.text, exc))
             return None
-        outputs[META] = RunMeta(usage, completion.text, len(attempts) + 1, completion.model)
+        meta = RunMeta(usage, completion.text, len(attempts) + 1, completion.model, steps)
+        outputs[META] = meta
         return outputs
 
     def _invoke(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The node body: validate inputs, call the provider, validate outputs, retry."""
+        if self._toolbox is not None:
+            return self._tool_run(inputs)
         prompt = self.compiled.render_prompt(inputs)  # validates the inputs too
         provider = self.provider
         usage, attempts = Usage(), []  # type: ignore[var-annotated]
@@ -220,6 +255,8 @@ class Agent:
         raise OutputValidationError(self.agent_id, attempts)
 
     async def _ainvoke(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        if self._toolbox is not None:
+            return await self._atool_run(inputs)
         prompt = self.compiled.render_prompt(inputs)  # validates the inputs too
         provider = self.provider
         usage, attempts = Usage(), []  # type: ignore[var-annotated]
@@ -230,6 +267,114 @@ class Agent:
             if accepted is not None:
                 return accepted
         raise OutputValidationError(self.agent_id, attempts)
+
+    # -- the tool loop (kaizen.tools.loop): sync and async share _ToolRun ----------------------
+
+    def _tool_provider(self) -> Provider:
+        """The provider, if it speaks the tool API: tools are never accepted and ignored."""
+        provider = self.provider
+        if not getattr(provider, "supports_tools", False):
+            from kaizen.errors import ConfigurationError
+
+            raise ConfigurationError(
+                "provider",
+                f"agent {self.agent_id!r} has tools but provider {self.config.provider!r} "
+                "does not support tool calls (no `supports_tools`); use a provider that does",
+            )
+        return provider
+
+    def _tool_run(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        run = _ToolRun(self, inputs)
+        provider, toolbox = self._tool_provider(), run.toolbox
+        for _ in range(self.config.max_steps):
+            started = time.perf_counter()
+            completion = provider.complete(run.request())
+            if completion.tool_calls:
+                run.called(completion, started, toolbox.run(completion.tool_calls))
+                continue
+            outputs = run.answered(completion, started)
+            if outputs is not None:
+                return outputs
+        raise run.limit()
+
+    async def _atool_run(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        run = _ToolRun(self, inputs)
+        provider, toolbox = self._tool_provider(), run.toolbox
+        for _ in range(self.config.max_steps):
+            started = time.perf_counter()
+            completion = await provider.acomplete(run.request())
+            if completion.tool_calls:
+                run.called(completion, started, await toolbox.arun(completion.tool_calls))
+                continue
+            outputs = run.answered(completion, started)
+            if outputs is not None:
+                return outputs
+        raise run.limit()
+
+
+class _ToolRun:
+    """One tool-using run's transcript, steps and usage; the loop itself is in Agent."""
+
+    __slots__ = ("agent", "attempts", "messages", "prompt", "steps", "toolbox", "usage")
+
+    def __init__(self, agent: Agent, inputs: Mapping[str, Any]) -> None:
+        assert agent._toolbox is not None
+        self.agent = agent
+        self.toolbox = agent._toolbox
+        self.prompt = agent.compiled.render_prompt(inputs)  # validates the inputs too
+        self.messages: list[dict[str, Any]] = []
+        if agent.config.system_prompt:
+            self.messages.append({"role": "system", "content": agent.config.system_prompt})
+        self.messages.append({"role": "user", "content": self.prompt})
+        self.steps: list[Step] = []
+        self.attempts: list[Any] = []
+        self.usage = Usage()
+
+    def request(self) -> CompletionRequest:
+        from dataclasses import replace
+
+        base = self.agent._request(self.prompt, len(self.attempts))
+        return replace(base, messages=tuple(self.messages), tools=self.toolbox.schemas)
+
+    def _model(self, completion: Completion, started: float) -> None:
+        from kaizen.tools.loop import model_step
+
+        self.usage += Usage(completion.prompt_tokens, completion.completion_tokens)
+        self.steps.append(model_step(completion, (time.perf_counter() - started) * 1000))
+
+    def called(self, completion: Completion, started: float, results: Sequence[Any]) -> None:
+        from kaizen.tools.loop import assistant_message, tool_message
+
+        self._model(completion, started)
+        self.messages.append(assistant_message(completion))
+        for step in results:
+            self.steps.append(step)
+            self.messages.append(tool_message(step))
+
+    def answered(self, completion: Completion, started: float) -> dict[str, Any] | None:
+        """The final answer parsed by the signature; None (and a correction) to go again."""
+        self._model(completion, started)
+        agent = self.agent
+        outputs = agent._accept(completion, self.usage, self.attempts, tuple(self.steps))
+        if outputs is not None:
+            return outputs
+        if len(self.attempts) > agent.config.max_retries:
+            raise OutputValidationError(agent.agent_id, self.attempts)
+        self.messages.append({"role": "assistant", "content": completion.text})
+        self.messages.append(
+            {
+                "role": "user",
+                "content": f"That answer does not fit the required format "
+                f"({self.attempts[-1][1]}). Reply with the JSON object only.",
+            }
+        )
+        return None
+
+    def limit(self) -> Exception:
+        from kaizen.tools.loop import ToolLoopLimitError
+
+        config = self.agent.config
+        return ToolLoopLimitError(self.agent.agent_id, config.max_steps, self.messages, self.steps)
 
 
 def _unwrap(exc: WorkflowExecutionError) -> BaseException:

@@ -121,6 +121,8 @@ class AgentConfig(_Validated):
     seed: int | None = None
     max_retries: int = 2
     system_prompt: str | None = None
+    #: Model calls one tool-using run may make before ToolLoopLimitError (tool agents only).
+    max_steps: int = 8
 
     _where: ClassVar[str] = "agent config"
 
@@ -134,6 +136,7 @@ class AgentConfig(_Validated):
         _check_range("max_tokens", self.max_tokens, low=0, low_open=True, integer=True)
         _check_range("timeout", self.timeout, low=0, low_open=True)
         _check_range("max_retries", self.max_retries, low=0, integer=True)
+        _check_range("max_steps", self.max_steps, low=1, integer=True)
         if self.seed is not None:
             _number("seed", self.seed, integer=True)
         _check_str("system_prompt", self.system_prompt, optional=True, empty_ok=True)

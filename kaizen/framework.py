@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kaizen.config import AgentConfig, KaizenConfig, resolve_agent_config
@@ -35,8 +35,12 @@ class Kaizen:
         config: AgentConfig | Mapping[str, Any] | None = None,
         *,
         signature: type[Signature] | str | None = None,
+        tools: Sequence[Any] | None = None,
     ) -> Agent:
-        """Create and register an agent. The config is copied and validated, never mutated."""
+        """Create and register an agent. The config is copied and validated, never mutated.
+
+        `tools`: plain typed callables or `kaizen.tools.Tool`s the model may ask to run.
+        """
         from kaizen.agent import Agent
 
         if not isinstance(agent_id, str) or not agent_id.strip():
@@ -50,7 +54,7 @@ class Kaizen:
             raise ConfigurationError(
                 "max_agents", f"limit of {self.config.max_agents} agents reached"
             )
-        agent = Agent(agent_id, resolve_agent_config(config, self.config), signature)
+        agent = Agent(agent_id, resolve_agent_config(config, self.config), signature, tools)
         self._agents[agent_id] = agent
         if self._audit is not None:
             self._audit.record_config_change(

@@ -8,8 +8,22 @@ from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model asks to run a tool. `arguments` is as the provider gave it: an object
+    (Ollama) or a JSON string (the OpenAI wire format); the tool validates either."""
+
+    name: str
+    arguments: Any = None
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CompletionRequest:
-    """One completion call. `format` is a JSON Schema (or "json") the output must follow."""
+    """One completion call. `format` is a JSON Schema (or "json") the output must follow.
+
+    With `messages` the call is a chat (the tool loop's transcript, Ollama/OpenAI message
+    shapes) and `prompt` is only the first user turn; `tools` are function-tool schemas.
+    """
 
     model: str
     prompt: str
@@ -20,6 +34,8 @@ class CompletionRequest:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     timeout: float | None = None
+    messages: tuple[Mapping[str, Any], ...] = ()
+    tools: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +48,7 @@ class Completion:
     completion_tokens: int = 0
     done_reason: str = "stop"
     duration_ms: float = 0.0
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @runtime_checkable

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kaizen.errors import (
@@ -245,6 +245,9 @@ MessageFn = Callable[[list[dict[str, str]], Any], Answer]
 
 class MockLLMProvider(_Recorded):
     """A deterministic, signature-aware `kaizen.providers.Provider` for unit tests."""
+
+    #: Scripted `Completion(tool_calls=...)` answers drive an agent's tool loop.
+    supports_tools = True
 
     def __init__(
         self,
@@ -467,17 +470,7 @@ class MockLLMProvider(_Recorded):
         else:
             completion = self._text(answer, request, number)
         duration = (time.perf_counter() - started) * 1000
-        return (
-            Completion(
-                completion.text,
-                completion.model,
-                completion.prompt_tokens,
-                completion.completion_tokens,
-                completion.done_reason,
-                duration,
-            ),
-            fault,
-        )
+        return replace(completion, duration_ms=duration), fault  # tool_calls kept
 
     def _recorded(self, method: str, request: CompletionRequest, streaming: bool) -> Any:
         try:

@@ -28,6 +28,7 @@ def test_agent_config_defaults() -> None:
         "seed": None,
         "max_retries": 2,
         "system_prompt": None,
+        "max_steps": 8,
     }
 
 
