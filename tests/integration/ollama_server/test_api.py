@@ -95,9 +95,11 @@ def test_malformed_requests_get_clear_400s_and_server_stays_up(
     assert after.status_code == 200 and after.json()["done"] is True
 
 
-def test_unknown_route_and_wrong_method(base_url: str) -> None:
-    assert httpx.get(base_url + "/api/nope", timeout=TIMEOUT).status_code == 404
-    assert httpx.get(base_url + "/api/generate", timeout=TIMEOUT).status_code == 405
+def test_unknown_route_and_wrong_method_answer_json(base_url: str) -> None:
+    missing = httpx.get(base_url + "/api/nope", timeout=TIMEOUT)
+    assert missing.status_code == 404 and "404 page not found" in missing.json()["error"]
+    wrong = httpx.get(base_url + "/api/generate", timeout=TIMEOUT)
+    assert wrong.status_code == 405 and "405 method not allowed" in wrong.json()["error"]
 
 
 def test_empty_prompt_loads_like_ollama(client: ollama.Client) -> None:

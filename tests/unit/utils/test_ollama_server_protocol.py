@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 
@@ -253,3 +254,40 @@ def test_output_outside_the_grammar_fails_loud_unless_a_stop_could_cut_it() -> N
     chat = replace(sampling, stop=protocol.CHAT_STOPS)  # newline stops never match JSON
     with pytest.raises(EngineError):
         engine._check_constrained(chat, Result(text='{"a":', done_reason="stop"))
+
+
+def _read(raw: bytes, length: str | None = None, encoding: str | None = None) -> bytes:
+    return protocol.read_body(io.BytesIO(raw), length, encoding, limit=64)
+
+
+def test_read_body_takes_exactly_the_framed_bytes() -> None:
+    stream = io.BytesIO(b'{"a":1}POST / HTTP/1.1')
+    assert protocol.read_body(stream, "7", None, limit=64) == b'{"a":1}'
+    assert stream.read() == b"POST / HTTP/1.1"  # the next request is left intact
+    assert _read(b"rest", None) == b"" and _read(b"rest", "") == b""
+    chunked = b'3\r\n{"a\r\n4;ext=1\r\n":1}\r\n0\r\nX-Trailer: t\r\n\r\nNEXT'
+    stream = io.BytesIO(chunked)
+    assert protocol.read_body(stream, None, "Chunked", limit=64) == b'{"a":1}'
+    assert stream.read() == b"NEXT"
+
+
+@pytest.mark.parametrize(
+    ("raw", "length", "encoding", "status", "fragment"),
+    [
+        (b"", "-1", None, 400, "invalid Content-Length"),
+        (b"", "ten", None, 400, "invalid Content-Length"),
+        (b"x" * 65, "65", None, 413, "exceeds 64 bytes"),
+        (b"abc", "5", None, 400, "ended after 3 of 5 bytes"),
+        (b"", None, "gzip", 501, "Transfer-Encoding 'gzip'"),
+        (b"zz\r\n", None, "chunked", 400, "invalid chunk size"),
+        (b"5\r\nab", None, "chunked", 400, "ended inside a chunk"),
+        (b"41\r\n" + b"x" * 65 + b"\r\n0\r\n\r\n", None, "chunked", 413, "exceeds 64"),
+        (b"0\r\n", None, "chunked", 400, "before its last CRLF"),
+    ],
+)
+def test_unframeable_bodies_raise_framing_errors(
+    raw: bytes, length: str | None, encoding: str | None, status: int, fragment: str
+) -> None:
+    with pytest.raises(protocol.FramingError, match=fragment) as info:
+        _read(raw, length, encoding)
+    assert info.value.status == status

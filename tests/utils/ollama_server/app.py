@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,6 +26,8 @@ from .protocol import RequestError
 
 _log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
+_LINGER_S = 1.0
+_LINGER_BYTES = 1024 * 1024
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
@@ -76,11 +80,66 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s %s", self.address_string(), format % args)
 
+    _responded = False  # the status line of this request's answer is out
+    _streaming = False  # ... and it is a chunked NDJSON stream
+    _raw_body = b""
+    _linger = False  # closing after an error: drain input first (see finish)
+
     # -- plumbing ---------------------------------------------------------------------
+    def handle_one_request(self) -> None:
+        self._responded = self._streaming = self._linger = False
+        self._raw_body = b""
+        super().handle_one_request()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._responded = True
+        super().send_response(code, message)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own errors (bad request line, unknown method, oversized headers) in
+        Ollama's JSON error shape instead of an HTML page; the connection is closed, since
+        the stdlib gives up on the request before its body is read."""
+        if self._responded:
+            self.close_connection = True
+            return
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command and self.path:
+            # An unknown method on a parsed request: routed like PUT or PATCH (405 or 404,
+            # body consumed), as Ollama's router answers it, and the connection stays open.
+            self._dispatch({})
+            return
+        self.close_connection = self._linger = True
+        if self.request_version == "HTTP/0.9":  # unparsable line: answer HTTP/1.1 anyway
+            self.request_version = self.protocol_version
+        self.log_error("code %d, message %s", code, message)
+        self._error(code, message or HTTPStatus(code).phrase)
+
+    def finish(self) -> None:
+        """After an error that closes the connection, half-close and drain briefly before
+        the socket is closed: closing with unread input makes the kernel send a reset,
+        which can destroy the error answer before the client reads it (Go's net/http
+        lingers the same way)."""
+        super().finish()
+        if not self._linger:
+            return
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_S
+            drained = 0
+            while drained < _LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                drained += len(data)
+        except OSError:
+            pass
+
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -91,40 +150,46 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": message})
 
+    def _fail(self, status: int, message: str) -> None:
+        """Answer an error, or, if a streamed answer already began, end it with one."""
+        if not self._responded:
+            self._error(status, message)
+            return
+        self.close_connection = True
+        if self._streaming:
+            self._write_chunk(protocol.ndjson({"error": message}))
+            self._end_stream()
+
     def _read_body(self) -> dict[str, Any]:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise RequestError(411, "chunked request bodies are not supported; send Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise RequestError(400, "invalid Content-Length header") from None
-        if length > MAX_BODY:
-            self.close_connection = True
-            raise RequestError(413, f"request body of {length} bytes exceeds {MAX_BODY} bytes")
-        return protocol.parse_body(self.rfile.read(length) if length else b"")
+        return protocol.parse_body(self._raw_body)
 
     def _dispatch(self, routes: dict[str, Any]) -> None:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
-        handler = routes.get(path)
-        if handler is None:
-            self.close_connection = True  # the unread body must not become the next request
-            known = _GET_ROUTES.keys() | _POST_ROUTES.keys() | _UNSUPPORTED
-            if path in known:
-                self._error(405, f"method {self.command} not allowed for {path}")
-            else:
-                self._send(404, b"404 page not found", "text/plain; charset=utf-8")
-            return
         try:
+            self._raw_body = protocol.read_body(
+                self.rfile,
+                self.headers.get("Content-Length"),
+                self.headers.get("Transfer-Encoding"),
+                MAX_BODY,
+            )
+            handler = routes.get(path)
+            if handler is None:
+                if path in _GET_ROUTES.keys() | _POST_ROUTES.keys() | _DELETE_ROUTES.keys():
+                    raise RequestError(405, f"405 method not allowed: {self.command} {path}")
+                raise RequestError(404, f"404 page not found: {path}")
             handler(self)
+        except protocol.FramingError as exc:
+            self.close_connection = self._linger = True  # where the next request starts?
+            self._fail(exc.status, exc.message)
         except RequestError as exc:
-            self._error(exc.status, exc.message)
+            self._fail(exc.status, exc.message)
         except EngineError as exc:
-            self._error(exc.status, str(exc))
+            self._fail(exc.status, str(exc))
         except _CLIENT_GONE:
             self.close_connection = True
         except Exception as exc:  # a bug must answer 500 and keep the server up
             _log.exception("unhandled error on %s %s", self.command, path)
-            self._error(500, f"internal error: {type(exc).__name__}: {exc}")
+            self._fail(500, f"internal error: {type(exc).__name__}: {exc}")
 
     def do_GET(self) -> None:
         self._dispatch(_GET_ROUTES)
@@ -136,7 +201,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch(_POST_ROUTES)
 
     def do_DELETE(self) -> None:
-        self._dispatch({"/api/delete": _Handler.unsupported})
+        self._dispatch(_DELETE_ROUTES)
+
+    def do_PUT(self) -> None:
+        self._dispatch({})
+
+    def do_PATCH(self) -> None:
+        self._dispatch({})
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch({})
 
     # -- informational routes ---------------------------------------------------------
     def root(self) -> None:
@@ -197,6 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"status": "success"})
 
     def unsupported(self) -> None:
+        """Model management is not served; the body was read, so the connection stays usable."""
         self._error(501, f"{self.path} is not supported by Kaizen's local Ollama-API server")
 
     # -- generation -------------------------------------------------------------------
@@ -262,6 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._end_stream()
 
     def _start_stream(self) -> None:
+        self._streaming = True
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
@@ -324,4 +400,4 @@ _POST_ROUTES = {
     "/api/copy": _Handler.unsupported,
     "/api/push": _Handler.unsupported,
 }
-_UNSUPPORTED = {"/api/delete"}
+_DELETE_ROUTES = {"/api/delete": _Handler.unsupported}

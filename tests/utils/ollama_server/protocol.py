@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from .engine import Result, Sampling
 from .grammar import GrammarError, grammar_for_format
@@ -72,6 +72,69 @@ class RequestError(Exception):
 def model_not_found(name: str) -> RequestError:
     """Ollama's exact wording and status for a model it does not have."""
     return RequestError(404, f'model "{name}" not found, try pulling it first')
+
+
+class FramingError(RequestError):
+    """The body's framing itself is broken: the connection cannot be reused after it."""
+
+
+def read_body(
+    rfile: BinaryIO, content_length: str | None, transfer_encoding: str | None, limit: int
+) -> bytes:
+    """The whole request body, read off the connection before any route looks at it.
+
+    Why every request, even one that is answered with an error: bytes left unread would be
+    parsed as the next request on a keep-alive connection. A body that cannot be delimited
+    (bad length, broken chunking, over ``limit``) raises FramingError, and the caller must
+    close the connection, since where the next request starts is unknown.
+    """
+    encoding = (transfer_encoding or "").strip().lower()
+    if encoding:
+        if encoding != "chunked":
+            raise FramingError(501, f"Transfer-Encoding {transfer_encoding!r} is not supported")
+        return _read_chunked(rfile, limit)
+    if content_length is None or not content_length.strip():
+        return b""
+    try:
+        length = int(content_length)
+    except ValueError:
+        length = -1
+    if length < 0:
+        raise FramingError(400, f"invalid Content-Length header {content_length!r}")
+    if length > limit:
+        raise FramingError(413, f"request body of {length} bytes exceeds {limit} bytes")
+    body = rfile.read(length)
+    if len(body) != length:
+        raise FramingError(400, f"request body ended after {len(body)} of {length} bytes")
+    return body
+
+
+def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line = rfile.readline(1024)
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise FramingError(400, f"invalid chunk size line {line[:40]!r}") from None
+        if size == 0:
+            break
+        total += size
+        if total > limit:
+            raise FramingError(413, f"chunked request body exceeds {limit} bytes")
+        data = rfile.read(size)
+        if len(data) != size or rfile.read(2) != b"\r\n":
+            raise FramingError(400, "chunked request body ended inside a chunk")
+        parts.append(data)
+    while True:  # trailer fields, up to the empty line
+        line = rfile.readline(8192)
+        if line in (b"\r\n", b"\n"):
+            break
+        if not line:
+            raise FramingError(400, "chunked request body ended before its last CRLF")
+    return b"".join(parts)
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
