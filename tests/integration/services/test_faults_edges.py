@@ -7,12 +7,16 @@ other runs use its template database); every wait has a deadline.
 
 from __future__ import annotations
 
+import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.utils._services import isolation as iso
+from tests.utils._services.health import CHECK_DEADLINE_S, check
+from tests.utils._services.settings import SERVICE_NAMES, load_settings
 from tests.utils._services.stack import Stack
 
 from .conftest import free_port
@@ -62,3 +66,61 @@ def test_template_creation_is_race_free(private_stack: Callable[..., Stack]) -> 
                 assert cur.fetchone() == (1,)
         finally:
             conn.close()
+
+
+# -- 8. a listener that accepts and never answers ------------------------------------------
+_PORT_KEY = {
+    "postgresql": "KAIZEN_TEST_POSTGRES_PORT",
+    "redis": "KAIZEN_TEST_REDIS_PORT",
+    "mysql": "KAIZEN_TEST_MYSQL_PORT",
+    "mongodb": "KAIZEN_TEST_MONGODB_PORT",
+    "ollama": "KAIZEN_TEST_OLLAMA_PORT",
+}
+#: scheduling slack on a busy 2-core machine; far below the old 5 s (Ollama) and 25 s (Redis)
+_SLACK_S = 0.75
+
+
+@pytest.fixture
+def hung_port() -> Iterator[int]:
+    """A loopback port whose listener accepts every connection and never sends a byte."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, name="hung-listener", daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    stop.set()
+    thread.join(timeout=5)
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("deadline_s", [None, 0.5], ids=["default", "0.5s"])
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_a_hung_listener_is_unhealthy_within_the_deadline(
+    service: str, deadline_s: float | None, hung_port: int
+) -> None:
+    """Before the fix: Redis ~25 s (client retries), Ollama ~5 s, PostgreSQL 2 s whatever
+    the deadline (libpq's whole-second connect_timeout)."""
+    s = load_settings({_PORT_KEY[service]: str(hung_port)})[service]
+    bound = CHECK_DEADLINE_S if deadline_s is None else deadline_s
+    started = time.monotonic()
+    report = check(s) if deadline_s is None else check(s, deadline_s=deadline_s)
+    elapsed = time.monotonic() - started
+    assert not report.healthy
+    assert f"no answer within the {bound:.1f}s health-check deadline" in (report.reason or "")
+    assert elapsed < bound + _SLACK_S, f"{service}: {elapsed:.2f}s to {report.reason}"

@@ -106,7 +106,7 @@ def test_wait_never_reports_success_after_the_deadline(monkeypatch) -> None:
     s = load_settings({})["redis"]
     calls = []
 
-    def slow_then_ok(settings, backend=None):
+    def slow_then_ok(settings, backend=None, deadline_s=None):
         calls.append(time.monotonic())
         if len(calls) < 3:
             return HealthReport("redis", False, s.endpoint, reason="connection refused")
@@ -124,13 +124,17 @@ def test_wait_polls_until_healthy_and_stops_when_the_child_died(monkeypatch) -> 
     monkeypatch.setattr(
         health,
         "check",
-        lambda st, backend=None: HealthReport("redis", next(seq), s.endpoint, reason="refused"),
+        lambda st, backend=None, deadline_s=None: HealthReport(
+            "redis", next(seq), s.endpoint, reason="refused"
+        ),
     )
     assert wait_healthy(s, timeout_s=5).healthy
     monkeypatch.setattr(
         health,
         "check",
-        lambda st, backend=None: HealthReport("redis", False, s.endpoint, reason="refused"),
+        lambda st, backend=None, deadline_s=None: HealthReport(
+            "redis", False, s.endpoint, reason="refused"
+        ),
     )
     report = wait_healthy(s, timeout_s=5, alive=lambda: "redis-server exited with code 1")
     assert not report.healthy and report.reason.startswith("redis-server exited with code 1")

@@ -18,7 +18,11 @@ from typing import Any
 
 from .settings import ServiceSettings, mongodb_url
 
-CONNECT_TIMEOUT_S = 2.0
+#: The one bound of a health check: connect, first answer and the usability round trip
+#: all share it, so a listener that accepts and never answers is unhealthy within it.
+CHECK_DEADLINE_S = 2.0
+#: Ollama only, and only after /api/tags answered within the deadline: a real `ollama serve`
+#: loads the model on the first generation, which may legitimately take this long.
 OLLAMA_GENERATE_TIMEOUT_S = 60.0
 DRIVER_MISSING = "driver "
 
@@ -46,6 +50,28 @@ class HealthReport:
 
 class _Unhealthy(Exception):
     """Internal: a check step failed with a human-readable reason."""
+
+
+class _Deadline:
+    """The check's single deadline; every step's client timeout is what is left of it.
+
+    Why: drivers retry (redis-py turned a 2 s socket timeout into ~26 s) and add their
+    timeouts step by step; deriving each step's timeout from one end time bounds the sum.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self, step: str) -> float:
+        """Seconds left for `step`; _Unhealthy once the deadline has passed."""
+        remaining = self.end - time.monotonic()
+        if remaining <= 0:
+            raise _Unhealthy(self.expired(step))
+        return remaining
+
+    def expired(self, step: str) -> str:
+        return f"{step}: no answer within the {self.seconds:.1f}s health-check deadline"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -80,8 +106,32 @@ def _driver(module: str, package: str) -> Any:
         ) from None
 
 
-def _check_postgresql(s: ServiceSettings) -> str:
+def _pg_wait(psycopg2: Any, conn: Any, d: _Deadline, step: str) -> None:
+    """Drive an async psycopg2 connection until its operation is done, within the deadline.
+
+    Why async: libpq's connect_timeout counts whole seconds (and at least 2), so a blocking
+    connect cannot honour a deadline given in fractions of a second.
+    """
+    import select
+
+    extensions = psycopg2.extensions
+    while True:
+        state = conn.poll()
+        if state == extensions.POLL_OK:
+            return
+        wait_read = state == extensions.POLL_READ
+        fd = conn.fileno()
+        ready = select.select(
+            [fd] if wait_read else [], [] if wait_read else [fd], [], d.left(step)
+        )
+        if not any(ready):
+            raise _Unhealthy(d.expired(step))
+
+
+def _check_postgresql(s: ServiceSettings, d: _Deadline) -> str:
     psycopg2 = _driver("psycopg2", "psycopg2-binary")
+    step = f"connect as {s.user} to {s.database}"
+    conn = None
     try:
         conn = psycopg2.connect(
             host=s.host,
@@ -89,57 +139,91 @@ def _check_postgresql(s: ServiceSettings) -> str:
             dbname=s.database,
             user=s.user,
             password=s.password,
-            connect_timeout=max(2, int(CONNECT_TIMEOUT_S)),
-            options="-c statement_timeout=2000",
+            options=f"-c statement_timeout={max(1, int(d.left(step) * 1000))}",
+            async_=True,
         )
-    except psycopg2.Error as exc:
-        raise _Unhealthy(f"connect as {s.user} to {s.database}: {_first_line(exc)}") from None
-    try:
+        _pg_wait(psycopg2, conn, d, step)
+        step = "SELECT 1"
         with conn.cursor() as cur:
             cur.execute("SELECT 1, current_setting('server_version')")
+            _pg_wait(psycopg2, conn, d, step)
             one, version = cur.fetchone()
         if one != 1:
             raise _Unhealthy(f"SELECT 1 returned {one!r}")
         return f"PostgreSQL {version}"
     except psycopg2.Error as exc:
-        raise _Unhealthy(f"SELECT 1: {_first_line(exc)}") from None
+        raise _Unhealthy(f"{step}: {_first_line(exc)}") from None
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
-def _check_redis(s: ServiceSettings) -> str:
+def _check_redis(s: ServiceSettings, d: _Deadline) -> str:
     redis = _driver("redis", "redis")
-    client = redis.Redis(
-        host=s.host, port=s.port, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=2.0
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # One connection, no retries: each read waits only for what is left of the deadline
+    # (the client's default retries made a hung listener ~26 s).
+    conn = redis.Connection(
+        host=s.host,
+        port=s.port,
+        socket_connect_timeout=d.left("connect"),
+        socket_timeout=d.left("connect"),
+        retry=Retry(NoBackoff(), 0),
     )
+    step = "connect"
     try:
-        if client.ping() is not True:
+        conn.connect()
+        step = "PING"
+        conn.send_command("PING")
+        if conn.read_response(timeout=d.left(step)) not in (b"PONG", "PONG", True):
             raise _Unhealthy("PING did not answer PONG")
-        info = client.info("server")
-        return f"Redis {info.get('redis_version', '?')}"
+        step = "INFO server"
+        conn.send_command("INFO", "server")
+        info = conn.read_response(timeout=d.left(step))
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        version = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in text.splitlines()
+                if ln.startswith("redis_version:")
+            ),
+            "?",
+        )
+        return f"Redis {version}"
+    except redis.exceptions.TimeoutError:
+        raise _Unhealthy(d.expired(step)) from None
     except redis.RedisError as exc:
-        raise _Unhealthy(f"PING: {_first_line(exc)}") from None
+        raise _Unhealthy(f"{step}: {_first_line(exc)}") from None
     finally:
-        client.close()
+        conn.disconnect()
 
 
-def _check_mysql(s: ServiceSettings) -> str:
+def _check_mysql(s: ServiceSettings, d: _Deadline) -> str:
     pymysql = _driver("pymysql", "pymysql")
+    step = f"connect as {s.user} to {s.database}"
     try:
+        left = d.left(step)
         conn = pymysql.connect(
             host=s.host,
             port=s.port,
             user=s.user,
             password=s.password or "",
             database=s.database,
-            connect_timeout=CONNECT_TIMEOUT_S,
+            connect_timeout=left,
             ssl_disabled=True,  # loopback; an SSL context alone costs ~50 ms per check
-            read_timeout=2,
-            write_timeout=2,
+            read_timeout=left,
+            write_timeout=left,
         )
     except pymysql.MySQLError as exc:
-        raise _Unhealthy(f"connect as {s.user} to {s.database}: {_first_line(exc)}") from None
+        if d.end <= time.monotonic():
+            raise _Unhealthy(d.expired(step)) from None
+        raise _Unhealthy(f"{step}: {_first_line(exc)}") from None
     try:
+        sock = getattr(conn, "_sock", None)  # pymysql has no public per-query timeout
+        if sock is not None:
+            sock.settimeout(d.left("SELECT 1"))  # what is left, not a fresh read_timeout
         with conn.cursor() as cur:
             cur.execute("SELECT 1, VERSION()")
             one, version = cur.fetchone()
@@ -152,13 +236,19 @@ def _check_mysql(s: ServiceSettings) -> str:
         conn.close()
 
 
-def _check_mongodb(s: ServiceSettings) -> str:
+def _check_mongodb(s: ServiceSettings, d: _Deadline) -> str:
     pymongo = _driver("pymongo", "pymongo")
+    from pymongo.errors import PyMongoError
+
+    ms = max(1, int(d.left("connect") * 1000))
     client = pymongo.MongoClient(
         mongodb_url(s),
-        serverSelectionTimeoutMS=int(CONNECT_TIMEOUT_S * 1000),
-        connectTimeoutMS=int(CONNECT_TIMEOUT_S * 1000),
-        socketTimeoutMS=3000,
+        serverSelectionTimeoutMS=ms,
+        connectTimeoutMS=ms,
+        socketTimeoutMS=ms,
+        timeoutMS=ms,  # client-side operation timeout (CSOT): bounds every step together
+        retryReads=False,
+        retryWrites=False,
     )
     try:
         client.admin.command("ping")
@@ -171,18 +261,21 @@ def _check_mongodb(s: ServiceSettings) -> str:
         if not doc or doc.get("v") != 1:
             raise _Unhealthy(f"write/read round trip returned {doc!r}")
         return f"MongoDB {version}"
-    except pymongo.errors.PyMongoError as exc:
+    except PyMongoError as exc:
+        if d.end <= time.monotonic() or getattr(exc, "timeout", False):
+            raise _Unhealthy(d.expired("ping/round trip")) from None
         raise _Unhealthy(f"ping/round trip: {_first_line(exc)}") from None
     finally:
         client.close()
 
 
-def _check_ollama(s: ServiceSettings) -> str:
+def _check_ollama(s: ServiceSettings, d: _Deadline) -> str:
     httpx = _driver("httpx", "httpx")
     base = f"http://{s.host}:{s.port}"
+    step = "GET /api/tags"
     try:
-        with httpx.Client(timeout=httpx.Timeout(5.0, connect=CONNECT_TIMEOUT_S)) as http:
-            tags = http.get(f"{base}/api/tags")
+        with httpx.Client() as http:
+            tags = http.get(f"{base}/api/tags", timeout=d.left(step))
             if tags.status_code != 200:
                 raise _Unhealthy(f"GET /api/tags answered HTTP {tags.status_code}")
             names = [m.get("name") or m.get("model") for m in tags.json().get("models", [])]
@@ -192,10 +285,15 @@ def _check_ollama(s: ServiceSettings) -> str:
                     f"{', '.join(map(str, names)) or 'none'}); pull it or set "
                     "KAIZEN_TEST_OLLAMA_MODEL"
                 )
+            step = "GET /api/version"
             try:
-                version = http.get(f"{base}/api/version").json().get("version", "?")
+                version = (
+                    http.get(f"{base}/api/version", timeout=d.left(step)).json().get("version", "?")
+                )
             except (httpx.HTTPError, json.JSONDecodeError, AttributeError):
                 version = "?"
+            # The server has answered within the deadline; a model load may take longer.
+            step = "one-token generation"
             gen = http.post(
                 f"{base}/api/generate",
                 json={
@@ -204,7 +302,7 @@ def _check_ollama(s: ServiceSettings) -> str:
                     "stream": False,
                     "options": {"num_predict": 1, "temperature": 0},
                 },
-                timeout=OLLAMA_GENERATE_TIMEOUT_S,
+                timeout=httpx.Timeout(OLLAMA_GENERATE_TIMEOUT_S, connect=max(d.seconds, 0.1)),
             )
             if gen.status_code != 200:
                 raise _Unhealthy(
@@ -214,6 +312,10 @@ def _check_ollama(s: ServiceSettings) -> str:
             if not body.get("done") or "response" not in body:
                 raise _Unhealthy(f"one-token generation returned {str(body)[:200]}")
             return f"Ollama API {version}"
+    except httpx.TimeoutException:
+        if step == "one-token generation":
+            raise _Unhealthy(f"{step}: no answer within {OLLAMA_GENERATE_TIMEOUT_S:.0f}s") from None
+        raise _Unhealthy(d.expired(step)) from None
     except httpx.HTTPError as exc:
         raise _Unhealthy(f"HTTP: {_first_line(exc)}") from None
     except json.JSONDecodeError as exc:
@@ -226,7 +328,7 @@ def model_listed(model: str, names: Iterable[object]) -> bool:
     return any(str(n) in wanted for n in names)
 
 
-CHECKS: dict[str, Callable[[ServiceSettings], str]] = {
+CHECKS: dict[str, Callable[[ServiceSettings, _Deadline], str]] = {
     "postgresql": _check_postgresql,
     "redis": _check_redis,
     "mysql": _check_mysql,
@@ -235,15 +337,19 @@ CHECKS: dict[str, Callable[[ServiceSettings], str]] = {
 }
 
 
-def check(s: ServiceSettings, backend: str | None = None) -> HealthReport:
-    """Run the usability check of one service; never raises for service faults."""
+def check(
+    s: ServiceSettings, backend: str | None = None, deadline_s: float = CHECK_DEADLINE_S
+) -> HealthReport:
+    """Run the usability check of one service within `deadline_s`; never raises for service
+    faults. A check that answers only after the deadline is unhealthy too."""
     started = time.perf_counter()
     report = HealthReport(service=s.name, healthy=False, endpoint=s.endpoint, backend=backend)
-    refused = tcp_probe(s.host, s.port)
+    d = _Deadline(deadline_s)
     try:
+        refused = tcp_probe(s.host, s.port, timeout=min(0.5, d.left("TCP connect")))
         if refused is not None:
             raise _Unhealthy(refused)
-        report.version = CHECKS[s.name](s)
+        report.version = CHECKS[s.name](s, d)
         report.healthy = True
     except _Unhealthy as exc:
         report.reason = str(exc)
@@ -266,7 +372,12 @@ def wait_healthy(
     """
     deadline = time.monotonic() + timeout_s
     delay = 0.01
-    report = check(s, backend)
+
+    def one() -> HealthReport:  # each check within what is left of the wait as well
+        left = deadline - time.monotonic()
+        return check(s, backend, deadline_s=max(0.05, min(CHECK_DEADLINE_S, left)))
+
+    report = one()
     while not report.healthy:
         if (report.reason or "").startswith(DRIVER_MISSING):
             return report  # waiting cannot install a driver
@@ -280,7 +391,7 @@ def wait_healthy(
             return report
         _pause(min(delay, remaining))
         delay = min(delay * 2, 0.1)
-        report = check(s, backend)
+        report = one()
         if report.healthy and time.monotonic() > deadline:
             report.healthy = False
             report.reason = f"became healthy only after the {timeout_s:.1f}s deadline"
