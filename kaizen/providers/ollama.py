@@ -25,7 +25,7 @@ from kaizen.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from kaizen.providers.base import Completion, CompletionRequest
+from kaizen.providers.base import Completion, CompletionRequest, ToolCall
 
 if TYPE_CHECKING:
     from kaizen.config import AgentConfig
@@ -46,9 +46,11 @@ _async_clients: weakref.WeakKeyDictionary[
 
 
 class OllamaProvider:
-    """Completion over Ollama's /api/generate; a signature's schema goes in `format`."""
+    """Completion over Ollama's /api/generate, and /api/chat for the tool loop (a request
+    with `messages`); a signature's schema goes in `format`."""
 
     name = "ollama"
+    supports_tools = True
 
     def __init__(self, base_url: str | None = None, timeout: float = 60.0) -> None:
         self.base_url = (base_url or default_base_url()).rstrip("/")
@@ -106,6 +108,38 @@ class OllamaProvider:
                 request.format if isinstance(request.format, str) else dict(request.format)
             )
         return kwargs
+
+    def _chat_kwargs(self, request: CompletionRequest) -> dict[str, Any]:
+        """/api/chat: the transcript and tools; the options and format as for generate."""
+        kwargs = self._kwargs(request)
+        del kwargs["prompt"]
+        kwargs.pop("system", None)  # the transcript carries the system message
+        kwargs["messages"] = [dict(m) for m in request.messages]
+        if request.tools:
+            kwargs["tools"] = [dict(t) for t in request.tools]
+        return kwargs
+
+    def _chat_completion(
+        self, request: CompletionRequest, response: Any, started: float
+    ) -> Completion:
+        message = response.message
+        calls = tuple(
+            ToolCall(
+                name=call.function.name,
+                arguments=dict(call.function.arguments or {}),
+                id=getattr(call, "id", None) or "",
+            )
+            for call in (message.tool_calls or ())
+        )
+        return Completion(
+            text=message.content or "",
+            model=response.model or request.model,
+            prompt_tokens=response.prompt_eval_count or 0,
+            completion_tokens=response.eval_count or 0,
+            done_reason=response.done_reason or "stop",
+            duration_ms=(time.perf_counter() - started) * 1000,
+            tool_calls=calls,
+        )
 
     def _completion(self, request: CompletionRequest, response: Any, started: float) -> Completion:
         return Completion(
@@ -167,6 +201,13 @@ class OllamaProvider:
     def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
         timeout = self._timeout(request)
+        if request.messages:
+            chat = self._guard(
+                lambda: self._client(timeout).chat(**self._chat_kwargs(request)),
+                request.model,
+                timeout,
+            )
+            return self._chat_completion(request, chat, started)
         response = self._guard(
             lambda: self._client(timeout).generate(**self._kwargs(request)), request.model, timeout
         )
@@ -174,8 +215,12 @@ class OllamaProvider:
 
     async def acomplete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
+        client = self._aclient(self._timeout(request))
         try:
-            response = await self._aclient(self._timeout(request)).generate(**self._kwargs(request))
+            if request.messages:
+                chat = await client.chat(**self._chat_kwargs(request))
+                return self._chat_completion(request, chat, started)
+            response = await client.generate(**self._kwargs(request))
         except self._ERRORS as exc:
             raise self._translate(exc, request.model, self._timeout(request)) from exc
         return self._completion(request, response, started)

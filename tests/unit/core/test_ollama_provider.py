@@ -335,3 +335,61 @@ async def test_astream_errors_are_typed(serve: Any, closed_url: str) -> None:
         [c async for c in make_provider(serve(NOT_FOUND).url, timeout=10).astream(request())]
     with pytest.raises(ProviderConnectionError):
         [c async for c in make_provider(closed_url, timeout=5).astream(request())]
+
+
+# --- the tool loop's chat path -------------------------------------------------------------
+
+CHAT_CALL = {
+    "model": "gemma3:270m",
+    "message": {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"function": {"name": "lookup", "arguments": {"key": "abc"}}}],
+    },
+    "done": True,
+    "done_reason": "stop",
+    "prompt_eval_count": 20,
+    "eval_count": 4,
+}
+TOOLS = (
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Look a key up.",
+            "parameters": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}},
+                "required": ["key"],
+            },
+        },
+    },
+)
+MESSAGES = ({"role": "system", "content": "be brief"}, {"role": "user", "content": "abc?"})
+
+
+def test_a_request_with_messages_goes_to_chat_with_the_tools(serve: Any) -> None:
+    from kaizen.providers import ToolCall
+
+    server = serve(always(200, CHAT_CALL))
+    provider = make_provider(server.url, timeout=10)
+    assert provider.supports_tools is True
+    completion = provider.complete(
+        request(messages=MESSAGES, tools=TOOLS, system="be brief", seed=3, format="json")
+    )
+    assert completion.tool_calls == (ToolCall("lookup", {"key": "abc"}, ""),)
+    assert (completion.text, completion.prompt_tokens, completion.completion_tokens) == ("", 20, 4)
+    path, body = server.requests[-1]
+    assert path == "/api/chat" and body["messages"] == list(MESSAGES)
+    assert body["tools"] == list(TOOLS) and body["format"] == "json"
+    assert "prompt" not in body and "system" not in body, "the transcript carries both"
+    assert body["options"]["seed"] == 3
+
+
+async def test_achat_maps_the_answer_and_errors(serve: Any) -> None:
+    answer = {**CHAT_CALL, "message": {"role": "assistant", "content": '{"answer": "4"}'}}
+    provider = make_provider(serve(always(200, answer)).url, timeout=10)
+    completion = await provider.acomplete(request(messages=MESSAGES, tools=TOOLS))
+    assert completion.text == '{"answer": "4"}' and completion.tool_calls == ()
+    with pytest.raises(ModelNotFoundError):
+        await make_provider(serve(NOT_FOUND).url, timeout=10).acomplete(request(messages=MESSAGES))
