@@ -82,7 +82,6 @@ def test_ollama_defaults_when_no_options() -> None:
         ({"seed": True}, "option 'seed' must be an integer"),
         ({"stop": [1]}, "'stop' must be a list of non-empty strings"),
         ({"stop": [""]}, "'stop' must be a list of non-empty strings"),
-        ({"temprature": 0.1}, "unknown option 'temprature'"),
         ({"temperature": -1}, "must be >= 0"),
         ({"num_predict": -3}, "must be >= -2"),
     ],
@@ -291,3 +290,56 @@ def test_unframeable_bodies_raise_framing_errors(
     with pytest.raises(protocol.FramingError, match=fragment) as info:
         _read(raw, length, encoding)
     assert info.value.status == status
+
+
+def test_unknown_options_are_logged_and_ignored_as_ollama_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger=protocol.__name__):
+        sampling = protocol.parse_options({"temprature": 0.1, "seed": 3})
+    assert sampling == replace(Sampling(), seed=3)
+    assert "invalid option provided: 'temprature'" in caplog.text
+
+
+def test_developer_messages_are_the_system_turn() -> None:
+    job = protocol.parse_chat(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "developer", "content": "Be brief."},
+                {"role": "user", "content": "Hi"},
+            ],
+        }
+    )
+    assert job.prompt == "Be brief.\n\nUser: Hi\nAssistant:"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("gemma3:270m", "registry.ollama.ai/library/gemma3:270m"),
+        ("gemma3:270m", "library/gemma3:270m"),
+        ("gemma3:270m", "GEMMA3:270M"),
+        ("gemma3:270m", "https://registry.ollama.ai/library/gemma3:270m"),
+        ("all-minilm", "all-minilm:latest"),
+    ],
+)
+def test_model_names_compare_as_ollama_compares_them(a: str, b: str) -> None:
+    assert protocol.model_key(a) == protocol.model_key(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("all-minilm", "all-minilm:l6-v2"),  # no tag means :latest, never "any tag"
+        ("gemma3", "gemma3:270m"),
+        ("me/gemma3:270m", "gemma3:270m"),
+        ("example.com/library/gemma3:270m", "gemma3:270m"),
+    ],
+)
+def test_model_names_that_differ_in_any_part_are_different_models(a: str, b: str) -> None:
+    assert protocol.model_key(a) != protocol.model_key(b)
+
+
+def test_host_with_a_port_is_not_mistaken_for_a_tag() -> None:
+    assert protocol.model_key("localhost:5000/me/m") == ("localhost:5000", "me", "m", "latest")

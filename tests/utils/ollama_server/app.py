@@ -12,7 +12,7 @@ import json
 import logging
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,17 +40,30 @@ class ServerState:
     embeddings: EmbeddingModel
 
     def models(self) -> list[ModelInfo]:
-        """Listed models: the LLM, and the embedding model once it can answer."""
+        """Listed models: the LLM, and the embedding model (under each of its names) once it
+        can answer."""
+        from .models import EMBED_ALIASES
+
         listed = [self.llm]
         if self.embeddings.state == "ready" and self.embeddings.info is not None:
-            listed.append(self.embeddings.info)
+            info = self.embeddings.info
+            listed += [info, *(replace(info, name=alias) for alias in EMBED_ALIASES)]
         return listed
 
-    def embeddings_known(self, name: str) -> bool:
-        """The embedding model is served under ``name``."""
-        from .models import EMBED_MODEL
+    def running(self) -> list[ModelInfo]:
+        """What /api/ps lists: each loaded model once, under its own name."""
+        from .models import EMBED_ALIASES
 
-        return name == EMBED_MODEL and self.embeddings.state == "ready"
+        return [m for m in self.models() if m.name not in EMBED_ALIASES]
+
+    def resolve(self, name: str) -> ModelInfo:
+        """The model ``name`` means, compared as Ollama compares names (see model_key);
+        Ollama's 404 otherwise."""
+        key = protocol.model_key(name)
+        for info in self.models():
+            if protocol.model_key(info.name) == key:
+                return info
+        raise protocol.model_not_found(name)
 
 
 class OllamaServer(ThreadingHTTPServer):
@@ -226,20 +239,14 @@ class _Handler(BaseHTTPRequestHandler):
         expires = (datetime.now(UTC) + timedelta(days=365)).isoformat()
         models = [
             {**m.tag(), "expires_at": expires, "size_vram": 0, "context_length": m.context_length}
-            for m in self.server.state.models()
+            for m in self.server.state.running()
         ]
         for m in models:
             m.pop("modified_at", None)
         self._json(200, {"models": models})
 
-    def _model(self, name: str) -> ModelInfo:
-        for info in self.server.state.models():
-            if info.name == name:
-                return info
-        raise protocol.model_not_found(name)
-
     def show(self) -> None:
-        info = self._model(protocol.parse_model(self._read_body()))
+        info = self.server.state.resolve(protocol.parse_model(self._read_body()))
         self._json(
             200,
             {
@@ -259,10 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def pull(self) -> None:
         body = self._read_body()
-        name = protocol.parse_model(body)
-        state = self.server.state
-        if name != state.llm.name and not state.embeddings_known(name):
-            raise protocol.model_not_found(name)
+        self.server.state.resolve(protocol.parse_model(body))
         if protocol.parse_stream(body):
             self._start_stream()
             self._write_chunk(protocol.ndjson({"status": "success"}))
@@ -283,11 +287,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _generation(self, job: protocol.GenerationJob, *, chat: bool) -> None:
         state = self.server.state
-        if job.model != state.llm.name:
-            if state.embeddings_known(job.model):
-                action = "chat" if chat else "generate"
-                raise RequestError(400, f'"{job.model}" does not support {action}')
-            raise protocol.model_not_found(job.model)
+        if "completion" not in state.resolve(job.model).capabilities:
+            action = "chat" if chat else "generate"
+            raise RequestError(400, f'"{job.model}" does not support {action}')
         if not job.prompt:
             # Ollama answers an empty prompt by (un)loading the model.
             reason = "unload" if job.keep_alive_zero else "load"
@@ -361,10 +363,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _embedding(self, *, legacy: bool) -> None:
         job = protocol.parse_embed(self._read_body(), legacy=legacy)
         state = self.server.state
-        if job.model == state.llm.name:
+        if "embedding" not in state.resolve(job.model).capabilities:
             raise RequestError(400, f'"{job.model}" does not support embeddings')
-        if not state.embeddings_known(job.model):
-            raise protocol.model_not_found(job.model)
         started = time.perf_counter_ns()
         vectors, tokens = state.embeddings.embed(job.inputs)
         elapsed = time.perf_counter_ns() - started

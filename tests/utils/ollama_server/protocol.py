@@ -8,6 +8,7 @@ module is unit-testable without a model.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any, BinaryIO
 from .engine import Result, Sampling
 from .grammar import GrammarError, grammar_for_format
 
+_log = logging.getLogger(__name__)
 VERSION = "0.9.0"  # the Ollama API level this server imitates; GET / says what it is
 CHAT_STOPS = ("\nUser:", "\nSystem:")
 
@@ -67,6 +69,28 @@ class RequestError(Exception):
         self.status = status
         self.message = message
         super().__init__(message)
+
+
+def model_key(name: str) -> tuple[str, str, str, str]:
+    """``name`` as Ollama compares model names: host, namespace, model and tag, with the
+    defaults ``registry.ollama.ai``, ``library`` and ``latest`` filled in, case-folded.
+
+    So ``gemma3:270m``, ``library/gemma3:270m`` and ``registry.ollama.ai/library/gemma3:270m``
+    are one model, and ``all-minilm`` means ``all-minilm:latest`` (never "any tag").
+    """
+    rest, tag = name, ""
+    if rest.rfind(":") > rest.rfind("/"):
+        rest, _, tag = rest.rpartition(":")
+    parts = rest.split("/")
+    model = parts[-1]
+    namespace = parts[-2] if len(parts) >= 2 else ""
+    host = "/".join(parts[:-2]).split("://", 1)[-1] if len(parts) >= 3 else ""
+    return (
+        (host or "registry.ollama.ai").casefold(),
+        (namespace or "library").casefold(),
+        model.casefold(),
+        (tag or "latest").casefold(),
+    )
 
 
 def model_not_found(name: str) -> RequestError:
@@ -203,8 +227,9 @@ def parse_options(options: Any) -> Sampling:
             changes["stop"] = _parse_stop(value)
             continue
         spec = _OPTION_FIELDS.get(key)
-        if spec is None:
-            raise RequestError(400, f"unknown option {key!r} in 'options'")
+        if spec is None:  # Ollama logs "invalid option provided" and carries on
+            _log.warning("invalid option provided: %r (ignored, as Ollama does)", key)
+            continue
         field_name, types = spec
         if isinstance(value, bool) or not isinstance(value, types):
             kind = "an integer" if types == (int,) else "a number"
@@ -302,17 +327,19 @@ def parse_chat(body: dict[str, Any]) -> GenerationJob:
         if not isinstance(message, dict):
             raise RequestError(400, f"messages[{i}] must be an object")
         role = message.get("role")
-        if role not in ("system", "user", "assistant", "tool"):
+        if role not in ("system", "developer", "user", "assistant", "tool"):
             raise RequestError(
-                400, f"messages[{i}].role must be system, user, assistant or tool, got {role!r}"
+                400,
+                f"messages[{i}].role must be system, developer, user, assistant or tool, "
+                f"got {role!r}",
             )
         content = message.get("content") or ""
         if not isinstance(content, str):
             raise RequestError(400, f"messages[{i}].content must be a string")
         if message.get("images"):
             raise RequestError(400, f'"{model}" does not support images')
-        if role == "system":
-            lines.append(f"{content}\n")
+        if role in ("system", "developer"):  # developer: the system turn, as Ollama's
+            lines.append(f"{content}\n")  # Gemma renderers treat it
         else:
             lines.append(f"{role.capitalize()}: {content}")
     stream = parse_stream(body)
