@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .settings import ServiceSettings, mongodb_url
+from .settings import ServiceSettings, mongodb_url, redact
 
 #: The one bound of a health check: connect, first answer and the usability round trip
 #: all share it, so a listener that accepts and never answers is unhealthy within it.
@@ -352,9 +352,9 @@ def check(
         report.version = CHECKS[s.name](s, d)
         report.healthy = True
     except _Unhealthy as exc:
-        report.reason = str(exc)
+        report.reason = redact(str(exc), s.password)  # driver errors may quote a DSN
     except Exception as exc:  # a check must report, not crash: name the unexpected error
-        report.reason = f"unexpected {type(exc).__name__}: {_first_line(exc)}"
+        report.reason = redact(f"unexpected {type(exc).__name__}: {_first_line(exc)}", s.password)
     report.latency_ms = round((time.perf_counter() - started) * 1000, 2)
     return report
 

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import quote
 
@@ -67,9 +67,40 @@ def parse_env_file(path: Path = ENV_FILE) -> dict[str, str]:
     return values
 
 
+#: What a password looks like in any repr, error or log line the toolkit writes.
+REDACTED = "***"
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@", re.I)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with every given secret, and the password of any URL in it, replaced.
+
+    Why both: a driver's error may quote a DSN (URL form) or echo a statement that holds the
+    password (bare form); the quote()d spelling of a secret is what URLs carry.
+    """
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe="")}:
+                text = text.replace(form, REDACTED)
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}@", text)
+
+
+class SecretURL(str):
+    """A connection URL whose repr hides the password: the value (str, f-strings, drivers)
+    is the real URL, but a pytest traceback or assertion diff shows only the redacted one."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact(str(self)))
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
-    """Endpoint and credentials of one service after environment overrides."""
+    """Endpoint and credentials of one service after environment overrides.
+
+    The repr redacts the password (tracebacks print settings); the attribute is the real one.
+    """
 
     name: str
     host: str
@@ -84,6 +115,15 @@ class ServiceSettings:
     def endpoint(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "password" and value:
+                value = REDACTED
+            parts.append(f"{f.name}={value!r}")
+        return f"ServiceSettings({', '.join(parts)})"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -94,7 +134,8 @@ class Settings:
     backends: tuple[str, ...]
     start_timeout_s: float
     ollama_start_timeout_s: float
-    raw: Mapping[str, str]
+    #: every KAIZEN_TEST_* value, passwords included: kept out of the repr
+    raw: Mapping[str, str] = field(repr=False)
 
     def __getitem__(self, name: str) -> ServiceSettings:
         try:
@@ -194,12 +235,12 @@ def postgres_url(
     auth = quote(user or "", safe="")
     if password:
         auth += ":" + quote(password, safe="")
-    return f"postgresql://{auth}@{s.host}:{s.port}/{database or s.database}"
+    return SecretURL(f"postgresql://{auth}@{s.host}:{s.port}/{database or s.database}")
 
 
 def mysql_url(s: ServiceSettings, database: str | None = None) -> str:
     auth = quote(s.user or "", safe="") + ":" + quote(s.password or "", safe="")
-    return f"mysql://{auth}@{s.host}:{s.port}/{database or s.database}"
+    return SecretURL(f"mysql://{auth}@{s.host}:{s.port}/{database or s.database}")
 
 
 def mongodb_url(s: ServiceSettings, database: str | None = None) -> str:
