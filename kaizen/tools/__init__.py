@@ -8,14 +8,18 @@ from kaizen.tools.errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
+from kaizen.tools.loop import ModelStep, ToolLoopLimitError, ToolStep
 from kaizen.tools.tool import Tool, as_tool, render_result, tool
 
 __all__ = [
+    "ModelStep",
     "Tool",
     "ToolArgumentsError",
     "ToolDefinitionError",
     "ToolError",
     "ToolExecutionError",
+    "ToolLoopLimitError",
+    "ToolStep",
     "ToolTimeoutError",
     "UnknownToolError",
     "as_tool",
