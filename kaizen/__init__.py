@@ -41,6 +41,7 @@ _ERRORS = (
     "WorkflowValidationError",
     "UnknownNodeTypeError",
     "NodeExecutionError",
+    "OutputPathError",
     "WorkflowExecutionError",
     "ProviderError",
     "ProviderNotFoundError",

@@ -113,6 +113,48 @@ class NodeExecutionError(KaizenError):
         super().__init__(f"node {node_id!r} failed: {type(cause).__name__}: {cause}")
 
 
+class OutputPathError(KaizenError, KeyError):
+    """A connection's output path (`result`, or dotted `result.a.b`) is absent from what the
+    source node produced at run time. Names the path, where it stopped and the keys that
+    were there, because a silent `None` would surface far from the cause. A `KeyError`, so
+    callers that caught the old plain one still do."""
+
+    def __init__(
+        self,
+        node_id: str,
+        path: str,
+        reached: str,
+        missing: str,
+        available: Sequence[str] | None,
+        found_type: str = "",
+    ) -> None:
+        self.node_id = node_id
+        self.path = path
+        self.reached = reached  # the dotted prefix that resolved; "" is the outputs dict
+        self.missing = missing
+        self.available = None if available is None else tuple(available)
+        keys = ", ".join(map(str, self.available or ())) or "nothing"
+        if not reached:
+            via = f" for path {path!r}" if path != missing else ""
+            self.message = (
+                f"node {node_id!r} produced no output {missing!r}{via} (it produced: {keys})"
+            )
+        elif self.available is None:
+            self.message = (
+                f"node {node_id!r} output path {path!r}: {reached!r} is a {found_type}, "
+                f"not a mapping, so it has no key {missing!r}"
+            )
+        else:
+            self.message = (
+                f"node {node_id!r} output path {path!r}: {reached!r} has no key {missing!r} "
+                f"(keys there: {keys})"
+            )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError's str() would repr-quote the whole message
+        return self.message
+
+
 class WorkflowExecutionError(KaizenError):
     """At least one node failed. Never swallowed: carries partial results and every error."""
 

@@ -42,7 +42,12 @@ class WorkflowBuilder:
     def add_connection(
         self, source_id: str, source_output: str, target_id: str, target_input: str
     ) -> WorkflowBuilder:
-        """Feed `source_id`'s output `source_output` into `target_id`'s input `target_input`."""
+        """Feed `source_id`'s output `source_output` into `target_id`'s input `target_input`.
+
+        `source_output` may be a dotted path ("result.a.b") into a dict output: the first
+        segment is checked against the node's declared outputs at `build()`, the rest when
+        the node has run (a missing key is an `OutputPathError`, never None).
+        """
         for label, value in (
             ("source_id", source_id),
             ("source_output", source_output),
@@ -53,6 +58,11 @@ class WorkflowBuilder:
                 raise WorkflowValidationError(
                     f"add_connection: {label} must be a non-empty string, got {value!r}"
                 )
+        if "" in source_output.split("."):
+            raise WorkflowValidationError(
+                f"add_connection: source_output {source_output!r} has an empty path segment; "
+                "write an output name, or a dotted path into it such as 'result.key'"
+            )
         self._connections.append(Connection(source_id, source_output, target_id, target_input))
         return self
 
@@ -83,10 +93,12 @@ class WorkflowBuilder:
             seen_inputs[(conn.target, conn.target_input)] = conn
             source = nodes.get(conn.source)
             declared = source.output_names() if source is not None else None
-            if declared is not None and conn.source_output not in declared:
+            # Only the first segment of a dotted path is knowable before the node runs.
+            if declared is not None and conn.path[0] not in declared:
+                via = f" for path {conn.source_output!r}" if len(conn.path) > 1 else ""
                 problems.append(
                     f"connection {conn}: node {conn.source!r} has no output "
-                    f"{conn.source_output!r} (outputs: {', '.join(declared)})"
+                    f"{conn.path[0]!r}{via} (outputs: {', '.join(declared)})"
                 )
         if problems:
             raise WorkflowValidationError("invalid workflow: " + "; ".join(problems))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from kaizen.workflow.node import Node
@@ -11,10 +11,17 @@ from kaizen.workflow.node import Node
 
 @dataclass(frozen=True, slots=True)
 class Connection:
+    """One edge. A dotted `source_output` ("result.a.b") is a path into the source's dict
+    output; `path` is split once here so the runtime pays nothing per run."""
+
     source: str
     source_output: str
     target: str
     target_input: str
+    path: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", tuple(self.source_output.split(".")))
 
     def __str__(self) -> str:
         return f"{self.source}.{self.source_output} -> {self.target}.{self.target_input}"

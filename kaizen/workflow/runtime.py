@@ -9,8 +9,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from kaizen.errors import NodeExecutionError, WorkflowExecutionError, WorkflowValidationError
-from kaizen.workflow.graph import Workflow
+from kaizen.errors import (
+    NodeExecutionError,
+    OutputPathError,
+    WorkflowExecutionError,
+    WorkflowValidationError,
+)
+from kaizen.workflow.graph import Connection, Workflow
 
 Results = dict[str, dict[str, Any]]
 
@@ -48,14 +53,38 @@ def _inputs_for(
     inputs = dict(parameters[node_id]) if parameters and node_id in parameters else {}
     for conn in workflow.incoming[node_id]:
         produced = results[conn.source]
+        if len(conn.path) > 1:
+            inputs[conn.target_input] = _follow(conn, produced)
+            continue
         try:
             inputs[conn.target_input] = produced[conn.source_output]
         except KeyError:
-            raise KeyError(
-                f"node {conn.source!r} produced no output {conn.source_output!r} "
-                f"(it produced: {', '.join(produced) or 'nothing'})"
-            ) from None
+            inputs[conn.target_input] = _follow(conn, produced)  # raises the typed error
     return inputs
+
+
+def _follow(conn: Connection, produced: Mapping[str, Any]) -> Any:
+    """Walk a dotted output path through nested mappings (a dot always means a path, never
+    part of a key). A missing key or a non-mapping on the way is an `OutputPathError`,
+    never a silent None."""
+    value: Any = produced
+    for depth, key in enumerate(conn.path):
+        if not isinstance(value, Mapping):
+            raise OutputPathError(
+                conn.source,
+                conn.source_output,
+                ".".join(conn.path[:depth]),
+                key,
+                None,
+                type(value).__name__,
+            )
+        try:
+            value = value[key]
+        except KeyError:
+            raise OutputPathError(
+                conn.source, conn.source_output, ".".join(conn.path[:depth]), key, list(value)
+            ) from None
+    return value
 
 
 def _check_output(node_id: str, output: Any) -> dict[str, Any]:
