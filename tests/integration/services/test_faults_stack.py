@@ -359,3 +359,43 @@ def test_a_db_with_foreign_keys_is_skipped_and_never_inherited(
             assert Registry(private_state_dir).read()["claims"] == {}
     finally:
         foreign.close()
+
+
+# -- pytest itself SIGKILLed mid-test ------------------------------------------------------
+_INNER_HOLD = textwrap.dedent("""
+    import threading
+    from pathlib import Path
+
+    def test_hold(redis_client, redis_service):
+        redis_client.set("left-behind", "1")
+        db = redis_client.connection_pool.connection_kwargs["db"]
+        Path({marker!r}).write_text(f"{{redis_service.pid}} {{db}}")
+        threading.Event().wait(120)  # until the parent SIGKILLs this run
+""")
+
+
+def test_a_sigkilled_pytest_run_leaves_nothing_the_next_run_keeps(tmp_path, private_state_dir):
+    """No teardown, no atexit: the next run stops the server, and the dead run's Redis db
+    (whose claim it never released) is reusable, its leftovers flushed as ours."""
+    port = free_port()
+    marker = tmp_path / "marker"
+    (tmp_path / "test_inner.py").write_text(_INNER_HOLD.format(marker=str(marker)))
+    inner = _inner_pytest(tmp_path, _env(private_state_dir, KAIZEN_TEST_REDIS_PORT=str(port)))
+    try:
+        wait_for_condition(lambda: marker.exists() and marker.read_text(), 120, message="inner")
+        pid, db = (int(x) for x in marker.read_text().split())
+        inner.send_signal(signal.SIGKILL)
+        inner.wait(timeout=30)
+    finally:
+        _kill(inner)
+    assert pid_alive(pid), "SIGKILL leaves the run's redis-server behind"
+    state = Registry(private_state_dir).read()
+    assert [c["member"].split(":")[0] for c in state["claims"].values()] == [str(inner.pid)]
+
+    later = _stack(private_state_dir, KAIZEN_TEST_REDIS_PORT=str(port))
+    outcome = later.reap()
+    assert outcome == {f"redis@127.0.0.1:{port}": "reaped: stopped (signal SIGTERM)"}
+    wait_for_condition(lambda: not pid_alive(pid), 10, message="redis stopped")
+    assert Registry(private_state_dir).read()["services"] == {}
+    assert not (private_state_dir / "data" / f"redis-{port}").exists()
+    assert db in range(1, 16)
