@@ -124,3 +124,70 @@ def test_a_hung_listener_is_unhealthy_within_the_deadline(
     assert not report.healthy
     assert f"no answer within the {bound:.1f}s health-check deadline" in (report.reason or "")
     assert elapsed < bound + _SLACK_S, f"{service}: {elapsed:.2f}s to {report.reason}"
+
+
+# -- 11. MariaDB's root on the toolkit's own server ----------------------------------------
+@pytest.mark.requires_services("mysql")  # binaries present <=> mysql comes up
+def test_local_mysql_root_needs_the_toolkits_password(
+    private_stack: Callable[..., Stack],
+) -> None:
+    """Before the fix, root logged in over TCP with an empty password."""
+    import os
+    import stat
+    from pathlib import Path
+
+    import pymysql
+
+    from tests.utils._services.local import MYSQL_ROOT_PASSWORD_FILE
+
+    stack = private_stack(KAIZEN_TEST_MYSQL_PORT=str(free_port()))
+    status = stack.ensure(["mysql"])["mysql"]
+    s = status.settings
+    assert s is not None and status.backend == "local"
+
+    def connect(user: str, password: str) -> pymysql.connections.Connection:
+        return pymysql.connect(
+            host=s.host,
+            port=s.port,
+            user=user,
+            password=password,
+            ssl_disabled=True,
+            connect_timeout=5,
+        )
+
+    rec = next(r for r in stack.registry.records().values() if r.service == "mysql")
+    sock = str(Path(str(rec.data_dir)) / "mysqld.sock")
+    for attempt in (
+        lambda: connect("root", ""),
+        lambda: pymysql.connect(unix_socket=sock, user="root", password="", connect_timeout=5),
+    ):
+        with pytest.raises(pymysql.err.OperationalError) as refused:
+            attempt()
+        assert refused.value.args[0] == 1045  # access denied, over TCP and the socket
+    conn = connect(s.user or "", s.password or "")  # the documented test credentials
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER()")
+            assert str(cur.fetchone()[0]).startswith(f"{s.user}@")
+    finally:
+        conn.close()
+
+    secret = Path(str(rec.data_dir)) / MYSQL_ROOT_PASSWORD_FILE
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and secret.stat().st_uid == os.getuid()
+    root = pymysql.connect(
+        unix_socket=sock,
+        user="root",
+        password=secret.read_text(encoding="ascii"),
+        connect_timeout=5,
+    )
+    try:
+        with root.cursor() as cur:
+            cur.execute(
+                "SELECT CONCAT(User, '@', Host) FROM mysql.global_priv WHERE "
+                "IFNULL(JSON_VALUE(Priv, '$.authentication_string'), '') = '' AND "
+                "IFNULL(JSON_VALUE(Priv, '$.plugin'), '') IN ('mysql_native_password', '') AND "
+                "IFNULL(JSON_EXTRACT(Priv, '$.account_locked'), 'false') <> 'true'"
+            )
+            assert cur.fetchall() == ()  # no account left with an empty password
+    finally:
+        root.close()

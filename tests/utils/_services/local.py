@@ -370,19 +370,66 @@ def start_mysql(s: ServiceSettings, base: Path, timeout_s: float) -> Started:
 
     import pymysql
 
+    root_password = _root_password_file(base)
+
     def bootstrap() -> None:
-        conn = pymysql.connect(
-            unix_socket=str(sock), user="root", password="", connect_timeout=2, autocommit=True
-        )
+        try:  # a fresh copy: root has no password yet
+            conn = pymysql.connect(
+                unix_socket=str(sock), user="root", password="", connect_timeout=2, autocommit=True
+            )
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != 1045:  # access denied: an earlier attempt already set it
+                raise
+            conn = pymysql.connect(
+                unix_socket=str(sock),
+                user="root",
+                password=root_password.read_text(encoding="ascii"),
+                connect_timeout=2,
+                autocommit=True,
+            )
         try:
             with conn.cursor() as cur:
                 for statement in mysql_bootstrap_sql(s):
                     cur.execute(statement)
+                cur.execute("SELECT User, Host FROM mysql.user WHERE User = 'root'")
+                for user_name, host in cur.fetchall():  # last: the retry above relies on it
+                    try:
+                        cur.execute(
+                            "ALTER USER %s@%s IDENTIFIED BY %s",
+                            (user_name, host, root_password.read_text(encoding="ascii")),
+                        )
+                    except pymysql.err.OperationalError as exc:
+                        if exc.args[0] != 1396:
+                            raise
+                        # root@<hostname>: unusable under --skip-name-resolve, so ALTER
+                        # cannot see it; drop it rather than leave it password-less
+                        cur.execute("DROP USER %s@%s", (user_name, host))
+                cur.execute("FLUSH PRIVILEGES")
         finally:
             conn.close()
 
     _poll("mysqld bootstrap", bootstrap, started, timeout_s)
     return started
+
+
+#: root's random password for a locally started MariaDB/MySQL, beside its data directory
+MYSQL_ROOT_PASSWORD_FILE = "root-password"
+
+
+def _root_password_file(base: Path) -> Path:
+    """Write a fresh random root password (mode 0600, readable by the toolkit's user only).
+
+    Why: mariadb-install-db leaves root without a password, so any local user could log in
+    as root over TCP; the test user keeps the documented credentials from services.env.
+    """
+    import secrets
+
+    path = base / MYSQL_ROOT_PASSWORD_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(24))
+    os.chmod(path, 0o600)
+    return path
 
 
 def mysql_bootstrap_sql(s: ServiceSettings) -> list[str]:
