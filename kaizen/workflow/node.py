@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
@@ -62,18 +63,40 @@ class Node:
 
 
 _REGISTRY: dict[str, type[Node]] = {}
-_builtins_loaded = False
 N = TypeVar("N", bound=type[Node])
 
+# The built-in node types, by name, as "module:attribute" (the model: pytest's
+# `default_plugins`, loaded by name). The one place built-ins are listed: `add_node` works
+# in a fresh process without the user importing kaizen.dataflow first, yet `import kaizen`
+# and a workflow of PythonCodeNodes never import the database or coordination modules.
+BUILTIN_NODE_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "PythonCodeNode": "kaizen.workflow.nodes:PythonCodeNode",
+        "MergeNode": "kaizen.workflow.nodes:MergeNode",
+        "LLMAgentNode": "kaizen.workflow.nodes:LLMAgentNode",
+        "PostgresQueryNode": "kaizen.dataflow.postgres:PostgresQueryNode",
+        "MySQLQueryNode": "kaizen.dataflow.mysql:MySQLQueryNode",
+        "MongoDBNode": "kaizen.dataflow.mongodb:MongoDBNode",
+        "RedisCommandNode": "kaizen.dataflow.redis:RedisCommandNode",
+        "CoordinationNode": "kaizen.coordination.node:CoordinationNode",
+    }
+)
 
-def _load_builtins() -> None:
-    """Import the built-in nodes once. Keyed on a flag, not on an empty registry: a user's
-    `@register_node` that runs first must not hide PythonCodeNode and friends."""
-    global _builtins_loaded
-    if not _builtins_loaded:
-        from kaizen.workflow import nodes  # noqa: F401  (registers the built-ins)
 
-        _builtins_loaded = True
+def _load_builtin(name: str) -> type[Node]:
+    """Import one built-in by its table entry and make sure it is registered. Registered
+    here rather than trusting the import's decorator, so a registry restored by a test (or
+    a module imported before the registry was cleared) still resolves."""
+    module_name, _, attribute = BUILTIN_NODE_TYPES[name].partition(":")
+    node_cls = getattr(importlib.import_module(module_name), attribute)
+    if not (isinstance(node_cls, type) and issubclass(node_cls, Node)) or (
+        node_cls.node_type != name
+    ):
+        raise TypeError(  # the table is wrong: a bug in kaizen, not in the caller's code
+            f"built-in node table entry {name!r} -> {BUILTIN_NODE_TYPES[name]!r} is not a "
+            f"Node registered as {name!r}: {node_cls!r}"
+        )
+    return _REGISTRY.setdefault(name, node_cls)
 
 
 def register_node(cls: N | None = None, *, name: str | None = None, replace: bool = False) -> Any:
@@ -83,6 +106,13 @@ def register_node(cls: N | None = None, *, name: str | None = None, replace: boo
         if not (isinstance(node_cls, type) and issubclass(node_cls, Node)):
             raise TypeError(f"@register_node needs a Node subclass, got {node_cls!r}")
         key = name or node_cls.__name__
+        if key in BUILTIN_NODE_TYPES and key not in _REGISTRY:
+            # Taking a built-in's name must clash (or replace) the same way whether or not
+            # the built-in happened to be imported already.
+            if BUILTIN_NODE_TYPES[key] == f"{node_cls.__module__}:{node_cls.__qualname__}":
+                _REGISTRY[key] = node_cls  # the built-in registering itself
+            else:
+                _load_builtin(key)
         existing = _REGISTRY.get(key)
         if existing is not None and existing is not node_cls and not replace:
             raise ValueError(
@@ -97,15 +127,18 @@ def register_node(cls: N | None = None, *, name: str | None = None, replace: boo
 
 
 def get_node_type(name: str) -> type[Node]:
-    """Look a node type up; an unknown name fails with the closest registered names."""
-    _load_builtins()
+    """Look a node type up (built-ins load on first use); an unknown name fails with the
+    closest names, built-ins not yet loaded included."""
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=3, cutoff=0.5)
-        raise UnknownNodeTypeError(str(name), close) from None
+        pass
+    if isinstance(name, str) and name in BUILTIN_NODE_TYPES:
+        return _load_builtin(name)
+    close = difflib.get_close_matches(str(name), registered_node_types(), n=3, cutoff=0.5)
+    raise UnknownNodeTypeError(str(name), close) from None
 
 
 def registered_node_types() -> tuple[str, ...]:
-    _load_builtins()
-    return tuple(sorted(_REGISTRY))
+    """Every addressable name: registered ones and the built-ins, loaded or not."""
+    return tuple(sorted(_REGISTRY.keys() | BUILTIN_NODE_TYPES.keys()))

@@ -9,14 +9,13 @@ import pytest
 
 from kaizen.providers import register_provider, unregister_provider
 from kaizen.workflow import node as node_module
-from kaizen.workflow import registered_node_types
 from tests.unit.core._scripted import ScriptedProvider
 
 
 @pytest.fixture
 def node_registry() -> Iterator[None]:
     """Restore the global node-type registry after a test registers its own node types."""
-    registered_node_types()  # make sure the built-ins are in the snapshot
+    # Built-ins not in the snapshot are dropped on restore and re-resolve from the table.
     snapshot = dict(node_module._REGISTRY)
     yield
     node_module._REGISTRY.clear()
