@@ -59,13 +59,44 @@ def strict_services(config: pytest.Config) -> bool:
     return ci or bool(config.getoption("--require-services", default=False))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    workerinput = getattr(config, "workerinput", None)
-    run = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
-    stack = Stack(run_id=f"pytest-{run[:12]}")
-    push_default_stack(stack)
-    config.stash[_STACK_KEY] = stack
-    stack.install_signal_handlers()
+#: fixtures that mean "this test needs the stack" (their dependants show in fixturenames)
+_STACK_FIXTURES = frozenset({*_FIXTURE_SERVICE, "services_stack"})
+
+
+def _stack(config: pytest.Config) -> Stack:
+    """The run's Stack, made on first need: a unit-only run never reads service settings,
+    so a bad KAIZEN_TEST_* value cannot abort it; a run that needs them gets one usage error."""
+    stack = config.stash.get(_STACK_KEY, None)
+    if stack is None:
+        workerinput = getattr(config, "workerinput", None)
+        run = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
+        try:
+            stack = Stack(run_id=f"pytest-{run[:12]}")
+        except st.SettingsError as exc:
+            raise pytest.UsageError(
+                f"service settings: {exc}. Fix {exc.key} in the environment or in "
+                f"{st.ENV_FILE} (unit-only runs need no service settings)"
+            ) from None
+        push_default_stack(stack)
+        config.stash[_STACK_KEY] = stack
+        stack.install_signal_handlers()
+    return stack
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Read the settings once collection shows a test needs services: a bad one is a usage
+    error before any test runs, not a failure of each test."""
+    if getattr(config, "workerinput", None) is not None:
+        return  # an xdist worker cannot end the run with a usage error: see runtest_setup
+    if any(_needs_stack(item) for item in items):
+        _stack(config)
+
+
+def _needs_stack(item: pytest.Item) -> bool:
+    return bool(_marker_services(item)) or bool(
+        _STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -77,7 +108,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def require(config: pytest.Config, names: list[str]) -> dict[str, ServiceStatus]:
     """Ensure `names` are up and still alive; skip (locally) or fail (strict) otherwise."""
-    stack = config.stash[_STACK_KEY]
+    stack = _stack(config)
     try:
         outcomes = stack.ensure_outcomes(names)
     except UnknownServiceError as exc:
@@ -110,13 +141,18 @@ def _marker_services(item: pytest.Item) -> list[str]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if getattr(item.config, "workerinput", None) is not None and _needs_stack(item):
+        try:  # under xdist the bad setting fails each test that needs it, with one message
+            _stack(item.config)
+        except pytest.UsageError as exc:
+            pytest.fail(str(exc), pytrace=False)
     names = _marker_services(item)
     used = [svc for fx, svc in _FIXTURE_SERVICE.items() if fx in getattr(item, "fixturenames", ())]
     if names:
         require(item.config, names)
     elif used:
         # a service that died since the session fixture saw it healthy fails loudly here
-        stack = item.config.stash[_STACK_KEY]
+        stack = _stack(item.config)
         for name in used:
             if name in stack._attached:
                 try:
@@ -129,7 +165,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(scope="session")
 def services_stack(pytestconfig: pytest.Config) -> Stack:
     """The run's Stack (settings, registry, ensure/verify/health)."""
-    return pytestconfig.stash[_STACK_KEY]
+    return _stack(pytestconfig)
 
 
 def _status_fixture(service: str) -> Any:
