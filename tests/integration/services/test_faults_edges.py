@@ -191,3 +191,78 @@ def test_local_mysql_root_needs_the_toolkits_password(
             assert cur.fetchall() == ()  # no account left with an empty password
     finally:
         root.close()
+
+
+# -- 13b. Ctrl-C during `up` ---------------------------------------------------------------
+@pytest.mark.requires_services("redis")  # binaries present <=> redis comes up
+def test_ctrl_c_during_up_stops_what_it_started(private_state_dir, hung_port: int) -> None:
+    """`up redis postgresql` with PostgreSQL's port on a hung listener: redis is up within
+    a second while the PostgreSQL check still waits out its deadline; SIGINT then. Before
+    the fix: a raw KeyboardInterrupt traceback, and the redis server kept running."""
+    import json
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.utils._services.settings import REPO_ROOT
+
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO_ROOT),
+        KAIZEN_TEST_STATE_DIR=str(private_state_dir),
+        KAIZEN_TEST_BACKENDS="running,local",
+        KAIZEN_TEST_REDIS_PORT=str(free_port()),
+        KAIZEN_TEST_POSTGRES_PORT=str(hung_port),
+    )
+    env.pop("CI", None)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.utils.docker_config", "up", "redis", "postgresql"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server_pid = None
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        seen = ""
+        while "redis: healthy" not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"redis never became healthy; output so far: {seen!r}"
+            if select.select([proc.stdout], [], [], left)[0]:
+                line = proc.stdout.readline()
+                assert line, f"`up` exited early: {seen!r}"
+                seen += line
+        state = json.loads((private_state_dir / "stack.json").read_text())
+        (record,) = [r for r in state["services"].values() if r["service"] == "redis"]
+        server_pid = record["pid"]
+        assert proc.poll() is None, "`up` finished before the interrupt: the test proves nothing"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        assert (
+            err.strip()
+            .splitlines()[-1]
+            .startswith("interrupted; stopped what this command started (redis@")
+        ), err
+        assert not psutil.pid_exists(server_pid) or (
+            psutil.Process(server_pid).status() == psutil.STATUS_ZOMBIE
+        ), f"redis server pid {server_pid} outlived the interrupted `up`"
+        state = json.loads((private_state_dir / "stack.json").read_text())
+        assert state["services"] == {}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        leftover = Stack(
+            settings=load_settings({**env, "KAIZEN_TEST_STATE_DIR": str(private_state_dir)})
+        )
+        leftover.down()  # by record and verified identity: only what this test started

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,26 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         lines.append("  ".join(str(row[c]).ljust(widths[c]) for c in COLUMNS).rstrip())
     return "\n".join(lines)
+
+
+def _stop_started(stack: Stack) -> dict[str, str]:
+    """Stop the servers this invocation recorded (its run id), under the state file's lock.
+
+    A second Ctrl-C while stopping is ignored: leaving a half-stopped server is worse.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with stack.registry.locked():
+            mine = [
+                rec
+                for rec in stack.registry.records().values()
+                if rec.owner_kind == "cli" and rec.run_id == stack.run_id
+            ]
+            return stack._stop(mine)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,13 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(text: str) -> None:
         print(f"[{time.perf_counter() - t0:6.2f}s] {text}", flush=True)
 
-    stack = Stack(owner_kind="cli", run_id="cli", progress=progress)
+    # A run id of its own: on Ctrl-C, `up` stops exactly the servers this invocation
+    # recorded, never those of an earlier `up` or of a pytest run on the same state file.
+    run_id = f"cli-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    stack = Stack(owner_kind="cli", run_id=run_id, progress=progress)
     if args.command == "up":
-        outcomes = stack.ensure_outcomes(names)
-        failed = [o for o in outcomes.values() if isinstance(o, ServiceUnavailableError)]
-        for err in failed:
-            print(f"FAILED {err}", file=sys.stderr)
-        print(format_table(stack.status_rows(names)))
+        try:
+            outcomes = stack.ensure_outcomes(names)
+            failed = [o for o in outcomes.values() if isinstance(o, ServiceUnavailableError)]
+            for err in failed:
+                print(f"FAILED {err}", file=sys.stderr)
+            print(format_table(stack.status_rows(names)))
+        except KeyboardInterrupt:
+            stopped = _stop_started(stack)
+            what = ", ".join(sorted(stopped)) or "nothing had been started"
+            print(f"interrupted; stopped what this command started ({what})", file=sys.stderr)
+            return 130
         return 1 if failed else 0
     if args.command == "down":
         stopped = stack.down(names)
