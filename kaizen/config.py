@@ -16,8 +16,12 @@ from typing import Any, ClassVar, Self
 
 from kaizen.errors import ConfigurationError
 
-DEFAULT_OLLAMA_URL = "http://127.0.0.1:11435"
-"""The test stack's locked-in Ollama endpoint (tests/utils/services.env agrees; a test checks)."""
+DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+"""A stock Ollama install's endpoint (where `ollama serve` listens, and the official client's
+default), so a new user's agent finds their Ollama with no setting. Override it with
+`KAIZEN_OLLAMA_URL` or an agent's `base_url`; the test toolkit sets `KAIZEN_OLLAMA_URL` to
+its own stack (port 11435) for the tests that use it. 127.0.0.1, not "localhost": Ollama
+binds IPv4 loopback only, and "localhost" may resolve to ::1 first."""
 
 
 def _unknown_key(key: str, known: tuple[str, ...], where: str) -> ConfigurationError:

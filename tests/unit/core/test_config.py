@@ -308,5 +308,5 @@ def test_resolve_rejects_non_mapping(bad: Any) -> None:
         resolve_agent_config(bad, KaizenConfig())
 
 
-def test_default_ollama_url_matches_services_env() -> None:
-    assert DEFAULT_OLLAMA_URL == "http://127.0.0.1:11435"
+def test_default_ollama_url_is_a_stock_ollama_install() -> None:
+    assert DEFAULT_OLLAMA_URL == "http://127.0.0.1:11434"

@@ -154,7 +154,7 @@ def never(path: str, body: dict[str, Any]) -> None:
 
 def test_base_url_from_env_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KAIZEN_OLLAMA_URL", raising=False)
-    assert make_provider().base_url == "http://127.0.0.1:11435"
+    assert make_provider().base_url == "http://127.0.0.1:11434"
     monkeypatch.setenv("KAIZEN_OLLAMA_URL", "http://127.0.0.1:9999/")
     assert make_provider().base_url == "http://127.0.0.1:9999"
     assert make_provider("http://h:1").base_url == "http://h:1"
