@@ -313,3 +313,30 @@ def test_status_says_when_a_record_cannot_be_verified(tmp_path, idle) -> None:
         f"left alone: pid {idle.pid} is running but its start identity was never" in row["health"]
     )
     assert f"stop pid {idle.pid} yourself" in row["health"]
+
+
+def test_threads_of_one_process_never_lose_each_others_updates(tmp_path) -> None:
+    """The stack starts services on one thread each; a join racing a put lost records (and
+    two writers of one PID renamed each other's temp file away)."""
+    import threading as th
+
+    reg = Registry(tmp_path)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(15):
+                reg.put(_record(None, endpoint=f"127.0.0.1:{n * 100 + i}"))
+                reg.join(f"run-{n}", f"{n}:{i}:x")
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [th.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    data = reg.read()
+    assert len(data["services"]) == 90 and len(data["runs"]) == 6
+    assert all(len(members) == 15 for members in data["runs"].values())

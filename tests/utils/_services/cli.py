@@ -34,13 +34,7 @@ def _stop_started(stack: Stack) -> dict[str, str]:
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with stack.registry.locked():
-            mine = [
-                rec
-                for rec in stack.registry.records().values()
-                if rec.owner_kind == "cli" and rec.run_id == stack.run_id
-            ]
-            return stack._stop(mine)
+        return stack.stop_run(stack.run_id)
     finally:
         signal.signal(signal.SIGINT, previous)
 

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -238,6 +239,9 @@ class Registry:
     """Lock + JSON state in the shared state directory."""
 
     def __init__(self, state_dir: Path) -> None:
+        #: Serialises this process's read-modify-write cycles: the file lock keeps other
+        #: processes out, but the stack's threads (one per service) share one lock holder.
+        self._mutex = threading.RLock()
         self.state_dir = state_dir
         self.state_file = state_dir / "stack.json"
         self.lock_file = state_dir / "stack.lock"
@@ -307,7 +311,9 @@ class Registry:
 
     def write(self, data: dict[str, Any]) -> None:
         """Atomic replace: a reader never sees half a file, a crash never leaves one."""
-        tmp = self.state_file.with_name(f"{self.state_file.name}.{os.getpid()}.tmp")
+        tmp = self.state_file.with_name(
+            f"{self.state_file.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        )
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.state_file)
 
@@ -316,14 +322,16 @@ class Registry:
         return {k: ProcessRecord.from_json(v) for k, v in data["services"].items()}
 
     def put(self, record: ProcessRecord) -> None:
-        data = self.read()
-        data["services"][record.key] = record.to_json()
-        self.write(data)
+        with self._mutex:
+            data = self.read()
+            data["services"][record.key] = record.to_json()
+            self.write(data)
 
     def remove(self, key: str) -> None:
-        data = self.read()
-        data["services"].pop(key, None)
-        self.write(data)
+        with self._mutex:
+            data = self.read()
+            data["services"].pop(key, None)
+            self.write(data)
 
     # -- claims (e.g. a Redis db index the toolkit may FLUSHDB) -------------------------
     def allocate(
@@ -341,64 +349,68 @@ class Registry:
         (leftovers are ours to flush). `usable` returns None to accept or a reason to skip.
         Nothing is written for a refused index; RefusedClaimError lists every reason.
         """
-        data = self.read()
-        claims = data["claims"]
-        reasons: dict[int, str] = {}
-        for index in candidates:
-            key = f"{prefix}/{index}"
-            holder = claims.get(key)
-            if holder is not None:
-                holder_member = holder["member"] if isinstance(holder, dict) else None
-                holder_run = holder["run"] if isinstance(holder, dict) else str(holder)
-                if holder_member == member:
-                    return index  # this process claimed it already
-                live = (
-                    member_alive(holder_member)
-                    if holder_member is not None
-                    else bool(self.live_users(data, holder_run))
-                )
-                if live:
-                    reasons[index] = f"claimed by run {holder_run}"
+        with self._mutex:
+            data = self.read()
+            claims = data["claims"]
+            reasons: dict[int, str] = {}
+            for index in candidates:
+                key = f"{prefix}/{index}"
+                holder = claims.get(key)
+                if holder is not None:
+                    holder_member = holder["member"] if isinstance(holder, dict) else None
+                    holder_run = holder["run"] if isinstance(holder, dict) else str(holder)
+                    if holder_member == member:
+                        return index  # this process claimed it already
+                    live = (
+                        member_alive(holder_member)
+                        if holder_member is not None
+                        else bool(self.live_users(data, holder_run))
+                    )
+                    if live:
+                        reasons[index] = f"claimed by run {holder_run}"
+                        continue
+                why = usable(index, holder is not None)
+                if why is not None:
+                    reasons[index] = why
                     continue
-            why = usable(index, holder is not None)
-            if why is not None:
-                reasons[index] = why
-                continue
-            claims[key] = {"member": member, "run": run_id}
-            self.write(data)
-            return index
-        raise RefusedClaimError(prefix, reasons)
+                claims[key] = {"member": member, "run": run_id}
+                self.write(data)
+                return index
+            raise RefusedClaimError(prefix, reasons)
 
     def release_claim(self, prefix: str, index: int, member: str) -> None:
         """Drop our claim (only ours: another member's claim is left as it is)."""
-        data = self.read()
-        key = f"{prefix}/{index}"
-        holder = data["claims"].get(key)
-        if isinstance(holder, dict) and holder.get("member") == member:
-            del data["claims"][key]
-            self.write(data)
+        with self._mutex:
+            data = self.read()
+            key = f"{prefix}/{index}"
+            holder = data["claims"].get(key)
+            if isinstance(holder, dict) and holder.get("member") == member:
+                del data["claims"][key]
+                self.write(data)
 
     # -- run membership ----------------------------------------------------------------
     def join(self, run_id: str, member: str) -> None:
         """`member` is from new_member(): one process may host several runs (pytester)."""
-        data = self.read()
-        users = {str(u) for u in data["runs"].get(run_id, [])}
-        users.add(member)
-        data["runs"][run_id] = sorted(users)
-        self.write(data)
+        with self._mutex:
+            data = self.read()
+            users = {str(u) for u in data["runs"].get(run_id, [])}
+            users.add(member)
+            data["runs"][run_id] = sorted(users)
+            self.write(data)
 
     def leave(self, run_id: str, member: str) -> list[str]:
         """Remove `member` from the run; returns the run's members still alive."""
-        data = self.read()
-        users = [
-            str(u) for u in data["runs"].get(run_id, []) if str(u) != member and member_alive(u)
-        ]
-        if users:
-            data["runs"][run_id] = users
-        else:
-            data["runs"].pop(run_id, None)
-        self.write(data)
-        return users
+        with self._mutex:
+            data = self.read()
+            users = [
+                str(u) for u in data["runs"].get(run_id, []) if str(u) != member and member_alive(u)
+            ]
+            if users:
+                data["runs"][run_id] = users
+            else:
+                data["runs"].pop(run_id, None)
+            self.write(data)
+            return users
 
     def live_users(self, data: dict[str, Any], run_id: str) -> list[str]:
         return [str(u) for u in data["runs"].get(run_id, []) if member_alive(u)]

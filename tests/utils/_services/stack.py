@@ -236,6 +236,12 @@ class Stack:
             recs = [r for r in self.registry.records(data).values() if r.service in wanted]
             return self._stop(recs)
 
+    def stop_run(self, run_id: str) -> dict[str, str]:
+        """Stop every recorded server that `run_id` started (an interrupted `up`)."""
+        with self.registry.locked():
+            recs = [r for r in self.registry.records().values() if r.run_id == run_id]
+            return self._stop(recs)
+
     def release(self) -> dict[str, str]:
         """Leave this run; if no user of a run remains, stop what that run started."""
         if self._released or not self._joined:
@@ -386,10 +392,11 @@ class Stack:
         try:
             return self._ensure_one(name)
         except Exception as exc:
+            from .settings import redact
+
             s = self.settings[name]
-            return ServiceUnavailableError(
-                name, s.endpoint, {"error": f"unexpected {type(exc).__name__}: {exc}"}
-            )
+            why = redact(f"unexpected {type(exc).__name__}: {exc}", s.password)
+            return ServiceUnavailableError(name, s.endpoint, {"error": why})
 
     def _ensure_one(self, name: str) -> ServiceStatus | ServiceUnavailableError:
         s = self.settings[name]
