@@ -343,3 +343,86 @@ def test_model_names_that_differ_in_any_part_are_different_models(a: str, b: str
 
 def test_host_with_a_port_is_not_mistaken_for_a_tag() -> None:
     assert protocol.model_key("localhost:5000/me/m") == ("localhost:5000", "me", "m", "latest")
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, None),
+        (0, 0.0),
+        ("0", 0.0),
+        ("0s", 0.0),
+        (300, 300.0),
+        ("5m", 300.0),
+        ("1h30m", 5400.0),
+        ("250ms", 0.25),
+        ("-1", -1.0),
+        ("-1m", -60.0),
+        (1.5, 1.5),
+    ],
+)
+def test_keep_alive_is_read_in_seconds(value: object, seconds: float | None) -> None:
+    body = {"model": "m"} if value is None else {"model": "m", "keep_alive": value}
+    assert protocol.parse_keep_alive(body) == seconds
+    assert protocol.parse_generate(body).keep_alive_zero is (seconds == 0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"logprobs": True}, "'logprobs' is not supported"),
+        ({"logprobs": "yes"}, "'logprobs' must be true or false"),
+        ({"top_logprobs": 21}, "top_logprobs must be between 0 and 20"),
+        ({"top_logprobs": -1}, "top_logprobs must be between 0 and 20"),
+        ({"truncate": "no"}, "'truncate' must be true or false"),
+        ({"shift": 1}, "'shift' must be true or false"),
+        ({"options": {"num_ctx": 0}}, "option 'num_ctx' must be a positive integer"),
+        ({"options": {"num_ctx": "big"}}, "option 'num_ctx' must be a positive integer"),
+    ],
+)
+def test_fields_this_server_cannot_honour_are_400s_naming_them(
+    extra: dict[str, object], fragment: str
+) -> None:
+    for parse in (
+        lambda: protocol.parse_generate({"model": "m", "prompt": "p", **extra}),
+        lambda: protocol.parse_chat({"model": "m", "messages": [], **extra}),
+    ):
+        with pytest.raises(RequestError, match=fragment) as info:
+            parse()
+        assert _status(info) == 400
+
+
+def test_fields_ollama_ignores_or_that_change_nothing_are_accepted() -> None:
+    for extra in ({"logprobs": False}, {"top_logprobs": 5}, {"truncate": False, "shift": True}):
+        protocol.parse_generate({"model": "m", "prompt": "p", **extra})
+    job = protocol.parse_generate({"model": "m", "prompt": "p", "options": {"num_ctx": 4096}})
+    assert job.sampling.num_ctx == 4096
+    assert "num_ctx" not in job.sampling.to_request("p", stream=False)
+
+
+def test_generate_context_is_refused_unless_empty() -> None:
+    assert protocol.parse_generate({"model": "m", "prompt": "p", "context": []}).prompt == "p"
+    with pytest.raises(RequestError, match=r"'context' .* is not supported"):
+        protocol.parse_generate({"model": "m", "prompt": "p", "context": [1, 2]})
+
+
+def test_embed_dimensions_truncate_and_options() -> None:
+    job = protocol.parse_embed(
+        {"model": "e", "input": "a", "dimensions": 8, "truncate": False, "options": {"num_ctx": 9}},
+        legacy=False,
+    )
+    assert (job.dimensions, job.truncate, job.num_ctx) == (8, False, 9)
+    assert protocol.parse_embed({"model": "e", "input": "a"}, legacy=False).truncate is True
+    with pytest.raises(RequestError, match="'dimensions' must be a positive integer"):
+        protocol.parse_embed({"model": "e", "input": "a", "dimensions": -2}, legacy=False)
+    with pytest.raises(RequestError, match="option 'temperature' must be a number"):
+        protocol.parse_embed(
+            {"model": "e", "input": "a", "options": {"temperature": "x"}}, legacy=False
+        )
+
+
+def test_truncate_dimensions_renormalises_like_ollama() -> None:
+    assert protocol.truncate_dimensions([3.0, 4.0, 12.0], 2) == [0.6, 0.8]
+    whole = [0.6, 0.8]
+    assert protocol.truncate_dimensions(whole, 0) is whole
+    assert protocol.truncate_dimensions(whole, 5) is whole  # not longer than asked: unchanged

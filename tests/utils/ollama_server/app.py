@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,9 @@ class ServerState:
     engine: Engine
     llm: ModelInfo
     embeddings: EmbeddingModel
+    expires: dict[str, float] = field(default_factory=dict)
+    """Per model (its own name): when it leaves /api/ps (monotonic s); absent = listed
+    forever, as the server preloads both models and its default keep-alive is forever."""
 
     def models(self) -> list[ModelInfo]:
         """Listed models: the LLM, and the embedding model (under each of its names) once it
@@ -50,11 +54,35 @@ class ServerState:
             listed += [info, *(replace(info, name=alias) for alias in EMBED_ALIASES)]
         return listed
 
-    def running(self) -> list[ModelInfo]:
-        """What /api/ps lists: each loaded model once, under its own name."""
+    def running(self) -> list[tuple[ModelInfo, float]]:
+        """What /api/ps lists: each loaded model once, under its own name, with the seconds
+        until it expires (inf: never)."""
         from .models import EMBED_ALIASES
 
-        return [m for m in self.models() if m.name not in EMBED_ALIASES]
+        now = time.monotonic()
+        listed = []
+        for m in self.models():
+            left = self.expires.get(m.name, math.inf) - now
+            if m.name not in EMBED_ALIASES and left > 0:
+                listed.append((m, left))
+        return listed
+
+    def keep(self, info: ModelInfo, keep_alive: float | None) -> None:
+        """Apply a request's ``keep_alive`` once it is answered, as Ollama's scheduler does:
+        0 unloads (gone from /api/ps until the next use), a negative value keeps the model
+        forever, a positive one for that many seconds; absent means this server's default,
+        forever (Ollama's is 5 minutes). The model stays in memory either way: the listing
+        is what changes, and the next use finds it warm."""
+        name = self.llm.name if "completion" in info.capabilities else self._embed_name()
+        if keep_alive is None or keep_alive < 0:
+            self.expires.pop(name, None)
+        else:
+            self.expires[name] = time.monotonic() + keep_alive
+
+    def _embed_name(self) -> str:
+        from .models import EMBED_MODEL
+
+        return self.embeddings.info.name if self.embeddings.info else EMBED_MODEL
 
     def resolve(self, name: str) -> ModelInfo:
         """The model ``name`` means, compared as Ollama compares names (see model_key);
@@ -236,13 +264,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"models": [m.tag() for m in self.server.state.models()]})
 
     def ps(self) -> None:
-        expires = (datetime.now(UTC) + timedelta(days=365)).isoformat()
-        models = [
-            {**m.tag(), "expires_at": expires, "size_vram": 0, "context_length": m.context_length}
-            for m in self.server.state.running()
-        ]
-        for m in models:
-            m.pop("modified_at", None)
+        models = []
+        for m, left in self.server.state.running():
+            expires = datetime.now(UTC) + timedelta(days=365 if math.isinf(left) else left / 86400)
+            entry = {**m.tag(), "expires_at": expires.isoformat(), "size_vram": 0}
+            entry["context_length"] = m.context_length
+            entry.pop("modified_at", None)
+            models.append(entry)
         self._json(200, {"models": models})
 
     def show(self) -> None:
@@ -287,9 +315,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _generation(self, job: protocol.GenerationJob, *, chat: bool) -> None:
         state = self.server.state
-        if "completion" not in state.resolve(job.model).capabilities:
+        info = state.resolve(job.model)
+        if "completion" not in info.capabilities:
             action = "chat" if chat else "generate"
             raise RequestError(400, f'"{job.model}" does not support {action}')
+        num_ctx = job.sampling.num_ctx
+        if num_ctx is not None and num_ctx != info.context_length:
+            raise RequestError(
+                400,
+                f"option 'num_ctx' is {num_ctx}, but this server runs {info.name} with a fixed "
+                f"context of {info.context_length} tokens: drop the option, set it to "
+                f"{info.context_length}, or start the server with --ctx {num_ctx}",
+            )
+        state.keep(info, -1)  # in use: listed while it runs
+        try:
+            self._generate(job, chat=chat)
+        finally:
+            state.keep(info, job.keep_alive)
+
+    def _generate(self, job: protocol.GenerationJob, *, chat: bool) -> None:
+        state = self.server.state
         if not job.prompt:
             # Ollama answers an empty prompt by (un)loading the model.
             reason = "unload" if job.keep_alive_zero else "load"
@@ -363,11 +408,27 @@ class _Handler(BaseHTTPRequestHandler):
     def _embedding(self, *, legacy: bool) -> None:
         job = protocol.parse_embed(self._read_body(), legacy=legacy)
         state = self.server.state
-        if "embedding" not in state.resolve(job.model).capabilities:
+        info = state.resolve(job.model)
+        if "embedding" not in info.capabilities:
             raise RequestError(400, f'"{job.model}" does not support embeddings')
-        started = time.perf_counter_ns()
-        vectors, tokens = state.embeddings.embed(job.inputs)
-        elapsed = time.perf_counter_ns() - started
+        if job.num_ctx is not None and job.num_ctx < info.context_length:
+            # Ollama truncates to min(num_ctx, the model's length); only the larger case,
+            # where that minimum is the model's own length, is served here.
+            raise RequestError(
+                400,
+                f"option 'num_ctx' below {info.context_length} (the length {info.name} "
+                "truncates inputs to) is not supported by this server: drop it",
+            )
+        if not job.truncate and any(state.embeddings.overflows(job.inputs)):
+            raise RequestError(400, "the input length exceeds the context length")  # Ollama's
+        state.keep(info, -1)
+        try:
+            started = time.perf_counter_ns()
+            vectors, tokens = state.embeddings.embed(job.inputs)
+            elapsed = time.perf_counter_ns() - started
+        finally:
+            state.keep(info, job.keep_alive)
+        vectors = [protocol.truncate_dimensions(v, job.dimensions) for v in vectors]
         if legacy:
             self._json(200, {"embedding": vectors[0]})
             return

@@ -68,6 +68,13 @@ class EmbeddingModel:
         self.state = "ready"
         self.load_ns = time.perf_counter_ns() - started
 
+    def overflows(self, texts: list[str]) -> list[bool]:
+        """Per text: it is longer than the encoder's input and would be truncated."""
+        if self._model is None:
+            raise RuntimeError(f"embedding model not loaded: {self.reason}")
+        with self._lock:
+            return self._model.overflows(texts)
+
     def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
         """Unit vectors for ``texts`` and the number of tokens the encoder evaluated.
 

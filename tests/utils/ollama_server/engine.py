@@ -49,6 +49,7 @@ class Sampling:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     grammar: Grammar | None = None
+    num_ctx: int | None = None  # checked against the loaded context by the server, not sent
 
     def to_request(self, prompt: str, stream: bool) -> dict[str, Any]:
         """The llama.cpp completion request for ``prompt``."""

@@ -196,6 +196,10 @@ class MiniLM:
         """Token ids as the encoder sees them: [CLS] ... [SEP], truncated to max_tokens."""
         return [e.ids for e in self._tokenizer.encode_batch(texts)]
 
+    def overflows(self, texts: list[str]) -> list[bool]:
+        """Per text: truncation to max_tokens cut something off (``truncate: false``)."""
+        return [bool(e.overflowing) for e in self._tokenizer.encode_batch(texts)]
+
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         """One vector per text (shape ``(len(texts), hidden)``), in the order given."""
         import numpy as np

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from .engine import Result, Sampling
 from .grammar import GrammarError, grammar_for_format
@@ -39,7 +40,6 @@ _OPTION_FIELDS: dict[str, tuple[str, tuple[type, ...]]] = {
 _IGNORED_OPTIONS = frozenset(
     {
         "numa",
-        "num_ctx",
         "num_batch",
         "num_gpu",
         "main_gpu",
@@ -98,12 +98,17 @@ def model_not_found(name: str) -> RequestError:
     return RequestError(404, f'model "{name}" not found, try pulling it first')
 
 
+class _Stream(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
 class FramingError(RequestError):
     """The body's framing itself is broken: the connection cannot be reused after it."""
 
 
 def read_body(
-    rfile: BinaryIO, content_length: str | None, transfer_encoding: str | None, limit: int
+    rfile: _Stream, content_length: str | None, transfer_encoding: str | None, limit: int
 ) -> bytes:
     """The whole request body, read off the connection before any route looks at it.
 
@@ -133,7 +138,7 @@ def read_body(
     return body
 
 
-def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
+def _read_chunked(rfile: _Stream, limit: int) -> bytes:
     parts: list[bytes] = []
     total = 0
     while True:
@@ -201,13 +206,23 @@ def parse_stream(body: dict[str, Any]) -> bool:
     return True if value is None else value
 
 
-def parse_keep_alive(body: dict[str, Any]) -> None:
-    """Accepted and validated; the model stays loaded for the life of the server."""
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_keep_alive(body: dict[str, Any]) -> float | None:
+    """``keep_alive`` in seconds (None when absent; negative means "keep loaded forever"),
+    from a number of seconds or a Go duration string, as Ollama reads it."""
     value = body.get("keep_alive")
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return
-    if isinstance(value, str) and (_DURATION.match(value) or re.fullmatch(r"-?\d+", value)):
-        return
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        return float(value)
+    if isinstance(value, str) and _DURATION.match(value):
+        sign = -1.0 if value.startswith("-") else 1.0
+        parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", value)
+        return sign * sum(float(n) * _UNIT_SECONDS[unit] for n, unit in parts)
     raise RequestError(
         400, f"'keep_alive' must be a number of seconds or a duration like \"5m\", got {value!r}"
     )
@@ -223,6 +238,13 @@ def parse_options(options: Any) -> Sampling:
     for key, value in options.items():
         if value is None or key in _IGNORED_OPTIONS:
             continue
+        if key == "num_ctx":
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise RequestError(
+                    400, f"option 'num_ctx' must be a positive integer, got {value!r}"
+                )
+            changes["num_ctx"] = value
+            continue
         if key == "stop":
             changes["stop"] = _parse_stop(value)
             continue
@@ -234,7 +256,7 @@ def parse_options(options: Any) -> Sampling:
         if isinstance(value, bool) or not isinstance(value, types):
             kind = "an integer" if types == (int,) else "a number"
             raise RequestError(400, f"option {key!r} must be {kind}, got {value!r}")
-        changes[field_name] = float(value) if float in types else value
+        changes[field_name] = float(value) if float in types else value  # type: ignore[arg-type]
     sampling = replace(Sampling(), **changes)
     if sampling.temperature < 0:
         raise RequestError(400, f"option 'temperature' must be >= 0, got {sampling.temperature}")
@@ -287,11 +309,26 @@ class GenerationJob:
     prompt: str
     stream: bool
     sampling: Sampling
-    keep_alive_zero: bool
+    keep_alive: float | None
+
+    @property
+    def keep_alive_zero(self) -> bool:
+        return self.keep_alive == 0
 
 
-def _keep_alive_zero(body: dict[str, Any]) -> bool:
-    return body.get("keep_alive") in (0, "0", "0s", "0m")
+def _reject_unimplemented(body: dict[str, Any]) -> None:
+    """Fields Ollama honours that this server cannot: a 400 naming each, never ignored."""
+    if body.get("logprobs") not in (None, False):
+        _typed(body, "logprobs", (bool,), "true or false")
+        raise RequestError(
+            400, "'logprobs' is not supported by Kaizen's local Ollama-API server: drop it"
+        )
+    top = _typed(body, "top_logprobs", (int,), "an integer")
+    if top is not None and not 0 <= top <= 20:
+        raise RequestError(400, "top_logprobs must be between 0 and 20")  # Ollama's wording
+    # Without logprobs, Ollama ignores top_logprobs too ("only applies when logprobs is true").
+    _typed(body, "truncate", (bool,), "true or false")
+    _typed(body, "shift", (bool,), "true or false")
 
 
 def parse_generate(body: dict[str, Any]) -> GenerationJob:
@@ -306,12 +343,19 @@ def parse_generate(body: dict[str, Any]) -> GenerationJob:
         isinstance(context, list) and all(isinstance(t, int) for t in context)
     ):
         raise RequestError(400, "'context' must be a list of integers")
+    if context:
+        raise RequestError(
+            400,
+            "'context' (deprecated by Ollama) is not supported by Kaizen's local Ollama-API "
+            "server: send the earlier turns in 'prompt', or use /api/chat with 'messages'",
+        )
     stream = parse_stream(body)
-    parse_keep_alive(body)
+    keep_alive = parse_keep_alive(body)
     _reject_unsupported(body, model)
+    _reject_unimplemented(body)
     sampling = apply_format(parse_options(body.get("options")), body.get("format"))
     text = f"{system}\n\n{prompt}" if system and prompt else prompt
-    return GenerationJob(model, text, stream, sampling, _keep_alive_zero(body))
+    return GenerationJob(model, text, stream, sampling, keep_alive)
 
 
 def parse_chat(body: dict[str, Any]) -> GenerationJob:
@@ -343,13 +387,14 @@ def parse_chat(body: dict[str, Any]) -> GenerationJob:
         else:
             lines.append(f"{role.capitalize()}: {content}")
     stream = parse_stream(body)
-    parse_keep_alive(body)
+    keep_alive = parse_keep_alive(body)
     _reject_unsupported(body, model)
+    _reject_unimplemented(body)
     sampling = parse_options(body.get("options"))
     sampling = replace(sampling, stop=tuple(dict.fromkeys(sampling.stop + CHAT_STOPS)))
     sampling = apply_format(sampling, body.get("format"))
     prompt = "\n".join(lines) + "\nAssistant:" if lines else ""
-    return GenerationJob(model, prompt, stream, sampling, _keep_alive_zero(body))
+    return GenerationJob(model, prompt, stream, sampling, keep_alive)
 
 
 @dataclass(frozen=True)
@@ -357,26 +402,45 @@ class EmbedJob:
     model: str
     inputs: list[str]
     legacy: bool
+    dimensions: int = 0  # 0: all of them
+    truncate: bool = True
+    num_ctx: int | None = None
+    keep_alive: float | None = None
 
 
 def parse_embed(body: dict[str, Any], *, legacy: bool) -> EmbedJob:
     """/api/embed (``input``: string or list) or legacy /api/embeddings (``prompt``)."""
     model = parse_model(body)
-    parse_keep_alive(body)
+    keep_alive = parse_keep_alive(body)
+    num_ctx = parse_options(body.get("options")).num_ctx
     if legacy:
         prompt = _typed(body, "prompt", (str,), "a string")
-        return EmbedJob(model, [prompt or ""], True)
+        return EmbedJob(model, [prompt or ""], True, num_ctx=num_ctx, keep_alive=keep_alive)
     raw = body.get("input")
     if raw is None:
         raise RequestError(400, "'input' is required: a string or a list of strings")
     inputs = [raw] if isinstance(raw, str) else raw
     if not isinstance(inputs, list) or not all(isinstance(s, str) for s in inputs):
         raise RequestError(400, "'input' must be a string or a list of strings")
-    dims = _typed(body, "dimensions", (int,), "an integer")
-    if dims is not None and dims <= 0:
-        raise RequestError(400, f"'dimensions' must be positive, got {dims}")
-    _typed(body, "truncate", (bool,), "true or false")
-    return EmbedJob(model, inputs, False)
+    dims = _typed(body, "dimensions", (int,), "an integer") or 0
+    if dims < 0:
+        raise RequestError(400, f"'dimensions' must be a positive integer, got {dims}")
+    truncate = _typed(body, "truncate", (bool,), "true or false")
+    return EmbedJob(
+        model, inputs, False, dims, truncate is not False, num_ctx, keep_alive=keep_alive
+    )
+
+
+def truncate_dimensions(vector: list[float], dimensions: int) -> list[float]:
+    """Ollama's ``dimensions``: the first ``dimensions`` values, renormalised to unit length
+    (a vector no longer than that is returned whole)."""
+    if not 0 < dimensions < len(vector):
+        return vector
+    head = vector[:dimensions]
+    norm = math.sqrt(sum(v * v for v in head))
+    if norm == 0.0:
+        return head
+    return [v / norm for v in head]
 
 
 # -- responses --------------------------------------------------------------------------
