@@ -22,13 +22,16 @@ from kaizen.providers.registry import get_provider, provider_factory
 from kaizen.signatures import compile_signature
 
 if TYPE_CHECKING:
+    from kaizen.audit import AuditTrail
     from kaizen.config import AgentConfig
     from kaizen.signatures import CompiledSignature, Signature
     from kaizen.tools import Tool
-    from kaizen.tools.loop import Step, ToolBox
+    from kaizen.tools.loop import Step, ToolBox, ToolStep
     from kaizen.workflow import Workflow, WorkflowBuilder
 
 DEFAULT_SIGNATURE = "question -> answer"
+#: Audit event type of one tool call of a tool-using run.
+TOOL_CALL = "tool_call"
 META = "_meta"
 
 
@@ -98,6 +101,7 @@ class Agent:
     """An LLM-backed callable with a typed signature. Create it with `Kaizen.create_agent`."""
 
     __slots__ = (
+        "_audit",
         "_provider",
         "_toolbox",
         "_workflow",
@@ -113,8 +117,11 @@ class Agent:
         config: AgentConfig,
         signature: type[Signature] | str | None = None,
         tools: Sequence[Tool | Callable[..., Any]] | None = None,
+        audit: Callable[[], AuditTrail | None] | None = None,
     ) -> None:
+        """`audit` returns the trail attached now (a framework may attach one later)."""
         provider_factory(config.provider)  # fail now, not at the first run, on a bad name
+        self._audit = audit
         self._toolbox: ToolBox | None = None
         if tools:  # kaizen.tools only loads for agents that have tools
             from kaizen.tools import as_tool
@@ -290,7 +297,11 @@ class Agent:
             started = time.perf_counter()
             completion = provider.complete(run.request())
             if completion.tool_calls:
-                run.called(completion, started, toolbox.run(completion.tool_calls))
+                steps = toolbox.run(completion.tool_calls)
+                run.called(completion, started, steps)
+                if (trail := run.trail()) is not None:
+                    for entry in run.audit_entries(steps):
+                        trail.record(TOOL_CALL, **entry)
                 continue
             outputs = run.answered(completion, started)
             if outputs is not None:
@@ -304,7 +315,11 @@ class Agent:
             started = time.perf_counter()
             completion = await provider.acomplete(run.request())
             if completion.tool_calls:
-                run.called(completion, started, await toolbox.arun(completion.tool_calls))
+                steps = await toolbox.arun(completion.tool_calls)
+                run.called(completion, started, steps)
+                if (trail := run.trail()) is not None:
+                    for entry in run.audit_entries(steps):
+                        await trail.arecord(TOOL_CALL, **entry)
                 continue
             outputs = run.answered(completion, started)
             if outputs is not None:
@@ -369,6 +384,35 @@ class _ToolRun:
             }
         )
         return None
+
+    def trail(self) -> AuditTrail | None:
+        source = self.agent._audit
+        return source() if source is not None else None
+
+    def audit_entries(self, steps: Sequence[ToolStep]) -> list[dict[str, Any]]:
+        """One audit entry per tool call: what ran, with which arguments, and how it ended."""
+        from kaizen.tools import render_result
+
+        entries = []
+        for step in steps:
+            payload: dict[str, Any] = {
+                "arguments": step.arguments,
+                "call_id": step.call_id,
+                "duration_ms": round(step.duration_ms, 3),
+            }
+            if step.ok:
+                payload["result"] = render_result(step.result)[:2000]
+            else:
+                payload["error"] = str(step.error)
+            entries.append(
+                {
+                    "actor": self.agent.agent_id,
+                    "action": step.name,
+                    "outcome": "ok" if step.ok else "error",
+                    "payload": payload,
+                }
+            )
+        return entries
 
     def limit(self) -> Exception:
         from kaizen.tools.loop import ToolLoopLimitError

@@ -54,7 +54,13 @@ class Kaizen:
             raise ConfigurationError(
                 "max_agents", f"limit of {self.config.max_agents} agents reached"
             )
-        agent = Agent(agent_id, resolve_agent_config(config, self.config), signature, tools)
+        agent = Agent(
+            agent_id,
+            resolve_agent_config(config, self.config),
+            signature,
+            tools,
+            audit=self._current_audit,
+        )
         self._agents[agent_id] = agent
         if self._audit is not None:
             self._audit.record_config_change(
@@ -96,6 +102,9 @@ class Kaizen:
         self._audit = trail
         trail.record_config_change("kaizen", self.config.to_dict(), action="attach_audit")
         return trail
+
+    def _current_audit(self) -> AuditTrail | None:
+        return self._audit
 
     @property
     def audit_trail(self) -> AuditTrail | None:

@@ -202,3 +202,31 @@ def test_a_provider_without_tool_support_is_refused_not_ignored(script, monkeypa
     with pytest.raises(ConfigurationError, match="does not support tool calls"):
         _agent(provider, [lookup]).run(question="q")
     assert provider.calls == [], "no call was made with the tools silently dropped"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_each_tool_call_is_an_audit_entry(script, mode: str) -> None:
+    from kaizen.audit import AuditTrail, InMemoryAuditStore
+
+    @tool
+    def boom(x: int) -> int:
+        raise RuntimeError("kaput")
+
+    provider = script([_calls(("lookup", {"key": "abc"}), ("boom", {"x": 1})), ANSWER])
+    k = Kaizen()
+    base = {"model": "mock-model", "provider": provider.name}
+    agent = k.create_agent("audited", base, tools=[lookup, boom])
+    trail = k.attach_audit(AuditTrail(InMemoryAuditStore()))  # attached after creation
+    if mode == "sync":
+        agent.run(question="q")
+    else:
+        asyncio.run(agent.arun(question="q"))
+    entries = trail.entries("tool_call")
+    assert [(e.actor, e.action, e.outcome) for e in entries] == [
+        ("audited", "lookup", "ok"),
+        ("audited", "boom", "error"),
+    ]
+    assert entries[0].payload["arguments"] == {"key": "abc"}
+    assert entries[0].payload["result"] == '{"key": "abc", "value": 3}'
+    assert "kaput" in entries[1].payload["error"]
+    assert trail.verify().ok
