@@ -230,3 +230,25 @@ def test_each_tool_call_is_an_audit_entry(script, mode: str) -> None:
     assert entries[0].payload["result"] == '{"key": "abc", "value": 3}'
     assert "kaput" in entries[1].payload["error"]
     assert trail.verify().ok
+
+
+def test_coordination_patterns_take_tool_agents_unchanged(script) -> None:
+    """A pipeline whose first stage looks something up with a tool."""
+    researcher = script([_calls(("lookup", {"key": "abc"})), '{"draft": "abc has 3"}'])
+    writer = script(['{"final": "Three."}'])
+    k = Kaizen()
+    first = k.create_agent(
+        "researcher",
+        {"model": "m", "provider": researcher.name},
+        signature="topic -> draft",
+        tools=[lookup],
+    )
+    second = k.create_agent(
+        "writer", {"model": "m", "provider": writer.name}, signature="draft -> final"
+    )
+    result = k.sequential([first, second]).run(topic="abc")
+    assert result.outputs == {"final": "Three."}
+    assert [s.agent_id for s in result.steps] == ["researcher", "writer"]
+    assert "abc has 3" in writer.calls[0].args[0].prompt
+    tool_turn = researcher.calls[1].args[0].messages[-1]
+    assert tool_turn["role"] == "tool" and tool_turn["content"] == '{"key": "abc", "value": 3}'
