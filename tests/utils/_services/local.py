@@ -26,8 +26,8 @@ from pathlib import Path
 from .settings import REPO_ROOT, ServiceSettings
 
 #: Set by start() for the starter running in this thread (see start's `on_spawn`).
-_ON_SPAWN: contextvars.ContextVar[Callable[[int, list[str]], None] | None] = (
-    contextvars.ContextVar("kzt_on_spawn", default=None)
+_ON_SPAWN: contextvars.ContextVar[Callable[[int, list[str]], None] | None] = contextvars.ContextVar(
+    "kzt_on_spawn", default=None
 )
 
 SETUP_TIMEOUT_S = 60.0
