@@ -1,7 +1,9 @@
 """The PostgreSQL audit store: one table of entries plus a one-row head table, written in
 one transaction per entry. A trigger refuses UPDATE, DELETE and TRUNCATE on the entries,
 so edits need a deliberate `ALTER TABLE ... DISABLE TRIGGER` (which `verify()` then
-catches through the hash chain)."""
+catches through the hash chain). The head row carries the trail's seal, so rewriting it
+to hide a deleted tail is caught too. Only writing creates the tables: reading a dropped
+trail must fail, never look like a new empty one."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from kaizen.audit.entry import GENESIS_HASH, AuditEntry, utc_iso
 from kaizen.audit.errors import AuditError, AuditWriteError
-from kaizen.audit.store import ChainHead
+from kaizen.audit.store import ChainHead, Seal
 from kaizen.errors import ConfigurationError
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
@@ -43,14 +45,14 @@ class PostgresAuditStore:
 
     # -- connection -----------------------------------------------------------------------
 
-    def _connection(self) -> Any:
+    def _connection(self, *, create: bool = False) -> Any:
         if self._conn is None or self._conn.closed:
             from kaizen.dataflow.postgres import connect_postgres
 
             self._conn = connect_postgres(
                 self.dsn, connect_timeout=self.connect_timeout, endpoint=self.endpoint
             )
-        if not self._ready:
+        if create and not self._ready:
             self._create_schema(self._conn)
             self._ready = True
         return self._conn
@@ -79,7 +81,9 @@ class PostgresAuditStore:
                     hash text NOT NULL,
                     count bigint NOT NULL
                 );
-                INSERT INTO {t}_head VALUES (1, 0, %s, 0) ON CONFLICT (id) DO NOTHING;
+                ALTER TABLE {t}_head ADD COLUMN IF NOT EXISTS seal text NOT NULL DEFAULT '';
+                INSERT INTO {t}_head (id, seq, hash, count) VALUES (1, 0, %s, 0)
+                    ON CONFLICT (id) DO NOTHING;
                 CREATE OR REPLACE FUNCTION {t}_append_only() RETURNS trigger AS $$
                 BEGIN
                     RAISE EXCEPTION 'audit table %% is append-only (%% refused)',
@@ -101,29 +105,37 @@ class PostgresAuditStore:
 
     # -- the store protocol -----------------------------------------------------------------
 
-    def _open(self, error: type[AuditError], what: str) -> Any:
+    def _open(self, error: type[AuditError], what: str, *, create: bool = False) -> Any:
         """The live connection (caller holds the lock), or `error` saying `what` failed."""
         import psycopg2
 
         from kaizen.dataflow.errors import DatabaseConnectionError
 
         try:
-            return self._connection()
+            return self._connection(create=create)
         except (DatabaseConnectionError, psycopg2.Error) as exc:
             self._discard()
             raise error(f"{what}: {exc}") from exc
 
-    def append(self, build: Callable[[int, str], AuditEntry]) -> AuditEntry:
+    def append(self, build: Callable[[int, str], AuditEntry], seal: Seal) -> AuditEntry:
         import psycopg2
 
         t = self.table
         with self._lock:
-            conn = self._open(AuditWriteError, "audit entry not written")
+            conn = self._open(AuditWriteError, "audit entry not written", create=True)
             try:
                 with conn, conn.cursor() as cur:
-                    cur.execute(f"SELECT seq, hash FROM {t}_head WHERE id = 1 FOR UPDATE")
-                    seq, prev_hash = cur.fetchone()
+                    cur.execute(f"SELECT seq, hash, count FROM {t}_head WHERE id = 1 FOR UPDATE")
+                    row = cur.fetchone()
+                    if row is None:
+                        raise AuditWriteError(
+                            f"audit entry not written to {self.describe()}: the head row of "
+                            f"{t}_head is missing (deleted outside kaizen); restore the trail "
+                            "from a backup"
+                        )
+                    seq, prev_hash, count = row
                     entry = build(seq + 1, prev_hash)
+                    head = ChainHead(entry.seq, entry.hash, int(count) + 1)
                     cur.execute(
                         f"INSERT INTO {t} (seq, entry_id, recorded_at, event_type, actor, "
                         "action, outcome, payload, prev_hash, hash) "
@@ -142,8 +154,9 @@ class PostgresAuditStore:
                         ],
                     )
                     cur.execute(
-                        f"UPDATE {t}_head SET seq = %s, hash = %s, count = count + 1 WHERE id = 1",
-                        [entry.seq, entry.hash],
+                        f"UPDATE {t}_head SET seq = %s, hash = %s, count = %s, seal = %s "
+                        "WHERE id = 1",
+                        [head.seq, head.hash, head.count, seal(head)],
                     )
                 return entry
             except psycopg2.Error as exc:
@@ -177,13 +190,29 @@ class PostgresAuditStore:
         ]
 
     def head(self) -> ChainHead:
-        (row,) = self._query(f"SELECT seq, hash, count FROM {self.table}_head WHERE id = 1")
-        return ChainHead(int(row[0]), str(row[1]), int(row[2]))
+        rows = self._query(f"SELECT seq, hash, count, seal FROM {self.table}_head WHERE id = 1")
+        if not rows:
+            raise AuditError(
+                f"the head row of {self.table}_head in {self.describe()} is missing (deleted "
+                "outside kaizen); restore the trail from a backup"
+            )
+        seq, digest, count, seal = rows[0]
+        return ChainHead(int(seq), str(digest), int(count), str(seal))
+
+    def missing(self) -> tuple[str, ...]:
+        """The entries table, the head table and the head row, whichever does not exist.
+        Before the first write all are missing: verify() then says so rather than ok."""
+        t = self.table
+        (row,) = self._query("SELECT to_regclass(%s), to_regclass(%s)", [t, f"{t}_head"])
+        gone = [f"table {name}" for name, oid in zip((t, f"{t}_head"), row, strict=True) if not oid]
+        if not gone and not self._query(f"SELECT 1 FROM {t}_head WHERE id = 1"):
+            gone.append(f"the head row of {t}_head")
+        return tuple(gone)
 
     def append_only_enforced(self) -> bool:
         """True when the refusing triggers exist and are enabled (evidence, not a flag)."""
         rows = self._query(
-            "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass "
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
             "AND tgname IN (%s, %s) AND tgenabled <> 'D'",
             [self.table, f"{self.table}_no_change", f"{self.table}_no_truncate"],
         )

@@ -2,10 +2,16 @@
 nobody changed the record.
 
 Each entry stores the hash of the one before it; the store keeps the last hash in a head
-row written in the same transaction. `verify()` recomputes every hash and link, so it can
-name an edited entry (its hash no longer matches its content), a deleted one (a gap in the
-sequence, or a tail shorter than the head), and a reordered one (its link points at an
-entry that now stands elsewhere).
+row written in the same transaction and sealed (an HMAC with the trail's key). `verify()`
+recomputes every hash, link and the seal, so it can name an edited entry (its hash no
+longer matches its content), a deleted one (a gap in the sequence, or a tail shorter than
+the head), a reordered one (its link points at an entry that now stands elsewhere) and a
+head rewritten to hide a deleted tail.
+
+What no store can prove on its own: that an old, genuinely sealed head was not put back
+after the entries behind it were deleted. Record `head_digest()` somewhere the database's
+writers cannot reach and pass it back as `verify(expected_head=...)` (or the count you
+know as `verify(min_entries=...)`).
 """
 
 from __future__ import annotations
@@ -19,9 +25,12 @@ from typing import Any, Literal
 
 from kaizen.audit.entry import GENESIS_HASH, AuditEntry, redact, utc_iso
 from kaizen.audit.errors import AuditIntegrityError
-from kaizen.audit.store import AuditStore, InMemoryAuditStore
+from kaizen.audit.store import AuditStore, ChainHead, InMemoryAuditStore
+from kaizen.errors import ConfigurationError
 
-ProblemKind = Literal["edited", "deleted", "reordered", "broken_link", "truncated"]
+ProblemKind = Literal[
+    "edited", "deleted", "reordered", "broken_link", "truncated", "forged_head", "missing"
+]
 
 AGENT_RUN = "agent_run"
 WORKFLOW_EXECUTION = "workflow_execution"
@@ -120,7 +129,10 @@ class AuditTrail:
                 draft.compute_hash(self.key),
             )
 
-        return self.store.append(build)
+        return self.store.append(build, self._seal)
+
+    def _seal(self, head: ChainHead) -> str:
+        return head.compute_seal(self.key)
 
     async def arecord(self, event_type: str, **kwargs: Any) -> AuditEntry:
         """`record` off the event loop (stores do blocking I/O)."""
@@ -157,12 +169,39 @@ class AuditTrail:
         found = self.store.entries()
         return found if event_type is None else [e for e in found if e.event_type == event_type]
 
-    def verify(self) -> VerificationReport:
-        """Recompute every hash and link; name each problem. Never raises on tampering:
-        call `raise_if_broken()` on the report for that."""
+    def head_digest(self) -> str:
+        """The current head as `"<seq>:<hash>"` (one row read). Keep it outside the
+        database, e.g. in a ticket or another system's log: it is what proves later that
+        no tail was cut off, which the database alone cannot."""
+        return self.store.head().digest
+
+    def verify(
+        self, *, min_entries: int | None = None, expected_head: str | None = None
+    ) -> VerificationReport:
+        """Recompute every hash, link and the head's seal; name each problem. Never raises
+        on tampering: call `raise_if_broken()` on the report for that.
+
+        `min_entries`: the trail must hold at least this many entries. `expected_head`: a
+        `head_digest()` taken earlier; its entry must still be in the chain. Either names a
+        truncation hidden behind a replayed head."""
+        wanted = _parse_expectations(min_entries, expected_head)
+        missing = self.store.missing()
+        if missing:
+            problems = [
+                AuditProblem(
+                    "missing",
+                    None,
+                    None,
+                    f"missing from {self.store.describe()}: {', '.join(missing)}. The trail "
+                    "was dropped or never written here (a dropped trail is not an empty one: "
+                    "restore it from a backup, or check the store's table name)",
+                ),
+                *_expectation_problems([], *wanted),
+            ]
+            return VerificationReport(False, 0, 0, tuple(problems))
         entries = self.store.entries()
         head = self.store.head()
-        problems: list[AuditProblem] = []
+        problems = []
         by_hash = {e.hash: e for e in entries}
         previous: AuditEntry | None = None
         for entry in entries:
@@ -240,4 +279,104 @@ class AuditTrail:
                     ),
                 )
             )
+        problems.extend(self._head_seal_problems(head))
+        problems.extend(_expectation_problems(entries, *wanted))
         return VerificationReport(not problems, len(entries), head.seq, tuple(problems))
+
+    def _head_seal_problems(self, head: ChainHead) -> list[AuditProblem]:
+        """An unsealed genesis head is the one state that needs no proof (nothing written)."""
+        if head.is_genesis and not head.seal:
+            return []
+        if head.seal == head.compute_seal(self.key):
+            return []
+        why = (
+            "it was rewritten outside kaizen (this is how a deleted tail is hidden), or the "
+            "trail is verified with a different key than it was written with"
+            if self.keyed
+            else "it was rewritten outside kaizen; without a key a careful forger can "
+            "recompute the seal, so pass key= to AuditTrail or verify(expected_head=...)"
+        )
+        state = "carries no seal" if not head.seal else "carries a seal that does not match"
+        return [
+            AuditProblem(
+                "forged_head",
+                head.seq,
+                None,
+                f"the head row (seq {head.seq}, count {head.count}) {state}: {why}",
+            )
+        ]
+
+
+def _parse_expectations(
+    min_entries: int | None, expected_head: str | None
+) -> tuple[int | None, tuple[int, str] | None]:
+    if min_entries is not None and (
+        isinstance(min_entries, bool) or not isinstance(min_entries, int) or min_entries < 0
+    ):
+        raise ConfigurationError(
+            "min_entries", f"must be a non-negative int or None, got {min_entries!r}"
+        )
+    if expected_head is None:
+        return min_entries, None
+    seq_text, sep, digest = str(expected_head).partition(":")
+    if not (sep and seq_text.isdigit() and len(digest) == 64) or digest.strip("0123456789abcdef"):
+        raise ConfigurationError(
+            "expected_head",
+            f"must be a digest from AuditTrail.head_digest(), '<seq>:<64 hex>', got "
+            f"{expected_head!r}",
+        )
+    return min_entries, (int(seq_text), digest)
+
+
+def _expectation_problems(
+    entries: list[AuditEntry], min_entries: int | None, expected: tuple[int, str] | None
+) -> list[AuditProblem]:
+    """Compare with what is known from outside the store, so a truncation whose head was
+    replayed (or whose tables were dropped) is still named with what was expected."""
+    problems: list[AuditProblem] = []
+    last_seq = entries[-1].seq if entries else 0
+    if min_entries is not None and len(entries) < min_entries:
+        problems.append(
+            AuditProblem(
+                "truncated",
+                last_seq + 1 if entries else None,
+                None,
+                f"the trail holds {len(entries)} entries (ending at seq {last_seq}), at least "
+                f"{min_entries} were expected (verify(min_entries={min_entries})): entries "
+                "were deleted",
+            )
+        )
+    if expected is not None:
+        seq, digest = expected
+        if seq == 0:
+            at: AuditEntry | None = None
+            found = GENESIS_HASH
+        else:
+            at = next((e for e in entries if e.seq == seq), None)
+            found = at.hash if at is not None else ""
+        if seq > last_seq and at is None:
+            problems.append(
+                AuditProblem(
+                    "truncated",
+                    seq,
+                    None,
+                    f"the head recorded elsewhere ({seq}:{digest[:16]}...) is not in the "
+                    f"trail, which ends at seq {last_seq}: entries after seq {last_seq} "
+                    "were deleted",
+                )
+            )
+        elif found != digest:
+            problems.append(
+                AuditProblem(
+                    "truncated" if at is None and seq else "edited",
+                    seq,
+                    at.entry_id if at is not None else None,
+                    f"the head recorded elsewhere ({seq}:{digest[:16]}...) does not match "
+                    + (
+                        f"entry seq {seq} ({found[:16]}...): the chain was rewritten up to it"
+                        if found
+                        else f"any entry: seq {seq} is missing"
+                    ),
+                )
+            )
+    return problems

@@ -18,6 +18,7 @@ from kaizen.audit import (
     PostgresAuditStore,
     generate_compliance_report,
 )
+from kaizen.audit.store import ChainHead
 
 pytestmark = pytest.mark.requires_services("postgresql")
 
@@ -117,7 +118,7 @@ def test_crash_mid_write_leaves_no_partial_entry(audit_store: PostgresAuditStore
     child = textwrap.dedent(
         f"""
         import psycopg2, sys
-        conn = psycopg2.connect({audit_store.dsn!r})
+        conn = psycopg2.connect({str(audit_store.dsn)!r})
         cur = conn.cursor()
         cur.execute("SELECT seq, hash FROM {t}_head WHERE id = 1 FOR UPDATE")
         cur.execute("INSERT INTO {t} VALUES (4, 'half', now(), 'agent_run', 'x', 'run', 'ok',"
@@ -166,3 +167,85 @@ def test_compliance_report_from_real_evidence(audit_store: PostgresAuditStore) -
     )
     assert not bad.compliant
     assert {c.control for c in bad.failures} == {"audit_enabled", "retention"}
+
+
+# -- a truncation hidden behind a rewritten head, dropped tables (issue 10, item 9) -----------
+
+_KEY = b"audit-key-" * 4
+
+
+def _cut_tail_and_rewrite_head(store: PostgresAuditStore, keep: int) -> None:
+    """What an attacker with SQL access (but not the key) does: delete the tail, point the
+    head at the last kept entry, and seal it the only way they can (unkeyed)."""
+    t = store.table
+    (digest,) = _sql(store.dsn, f"SELECT hash FROM {t} WHERE seq = %s", [keep])[0]
+    seal = ChainHead(keep, digest, keep).compute_seal()
+    _sql(
+        store.dsn,
+        f"ALTER TABLE {t} DISABLE TRIGGER USER; DELETE FROM {t} WHERE seq > %s; "
+        f"UPDATE {t}_head SET seq = %s, hash = %s, count = %s, seal = %s",
+        [keep, keep, digest, keep, seal],
+    )
+
+
+def test_tail_cut_with_rewritten_head_is_caught_with_the_key(audit_store) -> None:
+    trail = AuditTrail(audit_store, key=_KEY)
+    for i in range(5):
+        trail.record("x", actor=f"a{i}", action="b")
+    recorded = trail.head_digest()
+    assert trail.verify(min_entries=5, expected_head=recorded).ok
+    _cut_tail_and_rewrite_head(audit_store, 3)
+    report = trail.verify()
+    assert [(p.kind, p.seq) for p in report.problems] == [("forged_head", 3)], report.to_dict()
+    assert report.checked == 3
+    named = trail.verify(min_entries=5, expected_head=recorded).problems
+    kinds = [(p.kind, p.seq) for p in named]
+    assert ("truncated", 4) in kinds and ("truncated", 5) in kinds
+    assert any("at least 5 were expected" in p.message for p in named)
+
+
+def test_replayed_head_row_is_named_by_the_recorded_digest(audit_store) -> None:
+    """The head row saved at 3 entries is put back after 4-5 are deleted: the seal is
+    genuine, so the digest recorded elsewhere is what names the truncation."""
+    trail = AuditTrail(audit_store, key=_KEY)
+    for i in range(3):
+        trail.record("x", actor=f"a{i}", action="b")
+    t = audit_store.table
+    saved = _sql(audit_store.dsn, f"SELECT seq, hash, count, seal FROM {t}_head")[0]
+    for i in range(3, 5):
+        trail.record("x", actor=f"a{i}", action="b")
+    recorded = trail.head_digest()
+    _sql(
+        audit_store.dsn,
+        f"ALTER TABLE {t} DISABLE TRIGGER USER; DELETE FROM {t} WHERE seq > 3; "
+        f"UPDATE {t}_head SET seq = %s, hash = %s, count = %s, seal = %s",
+        list(saved),
+    )
+    report = trail.verify(expected_head=recorded)
+    assert [(p.kind, p.seq) for p in report.problems] == [("truncated", 5)], report.to_dict()
+    assert "after seq 3 were deleted" in report.problems[0].message
+
+
+def test_dropped_tables_do_not_verify(audit_store) -> None:
+    trail = _filled(audit_store)
+    _sql(audit_store.dsn, f"DROP TABLE {audit_store.table}, {audit_store.table}_head")
+    fresh = AuditTrail(PostgresAuditStore(audit_store.dsn, table=audit_store.table))
+    for reader in (trail, fresh):  # the store that wrote it, and one opened afterwards
+        report = reader.verify(min_entries=5)
+        assert not report.ok
+        assert [p.kind for p in report.problems] == ["missing", "truncated"]
+        assert "table audit_trail, table audit_trail_head" in report.problems[0].message
+        compliance = generate_compliance_report(reader, KaizenConfig(audit_enabled=True))
+        assert "trail_integrity" in {c.control for c in compliance.failures}
+    assert fresh.store.missing() == ("table audit_trail", "table audit_trail_head")  # not recreated
+    fresh.store.close()  # type: ignore[attr-defined]
+
+
+def test_deleted_head_row_is_named(audit_store) -> None:
+    trail = _filled(audit_store, 2)
+    _sql(audit_store.dsn, f"DELETE FROM {audit_store.table}_head")
+    report = trail.verify()
+    assert [p.kind for p in report.problems] == ["missing"]
+    assert "the head row of audit_trail_head" in report.problems[0].message
+    with pytest.raises(AuditWriteError, match=r"head row .* is missing"):
+        trail.record("x", actor="a", action="b")

@@ -16,6 +16,8 @@ from kaizen.audit import (
     generate_compliance_report,
 )
 from kaizen.audit.entry import REDACTED
+from kaizen.audit.store import ChainHead
+from kaizen.errors import ConfigurationError
 
 
 def _trail(n: int = 5, key: bytes | None = None) -> tuple[AuditTrail, InMemoryAuditStore]:
@@ -138,3 +140,93 @@ def test_empty_trail_is_not_compliant() -> None:
     report = generate_compliance_report(AuditTrail(), KaizenConfig(audit_enabled=True))
     assert not report.compliant
     assert report.control("agent_runs_recorded").reason == "no agent run is recorded in the trail"
+
+
+# -- head authentication and outside expectations (issue 10, item 9) -------------------------
+
+
+def _cut_tail(store: InMemoryAuditStore, keep: int) -> None:
+    for seq in [e.seq for e in store.entries() if e.seq > keep]:
+        store._tamper_delete(seq)
+
+
+def test_tail_cut_with_head_rewritten_is_caught_with_the_key() -> None:
+    """The attacker deletes seq 4-5 and rewrites the head to match seq 3, sealing it the
+    only way they can (without the key)."""
+    trail, store = _trail(key=b"k" * 32)
+    last_kept = store.entries()[2]
+    forged = ChainHead(3, last_kept.hash, 3)
+    _cut_tail(store, 3)
+    store._tamper_head(seq=3, hash=last_kept.hash, count=3, seal=forged.compute_seal())
+    report = trail.verify()
+    assert not report.ok and report.checked == 3
+    assert [(p.kind, p.seq) for p in report.problems] == [("forged_head", 3)]
+    assert "different key" in report.problems[0].message
+
+
+def test_head_rewritten_without_its_seal_is_caught_unkeyed() -> None:
+    trail, store = _trail()
+    last_kept = store.entries()[2]
+    _cut_tail(store, 3)
+    store._tamper_head(seq=3, hash=last_kept.hash, count=3)  # old seal left in place
+    assert [(p.kind, p.seq) for p in trail.verify().problems] == [("forged_head", 3)]
+
+
+def test_replayed_genuine_head_is_named_by_outside_expectations() -> None:
+    """A head saved while the trail had 3 entries is put back after 4-5 are deleted: its
+    seal is genuine, so only what was recorded elsewhere can name the truncation."""
+    trail, store = _trail(3, key=b"k" * 32)
+    old_head = store.head()
+    trail.record_agent_run("late", run_id="r4", outcome="ok", duration_ms=1.0)
+    trail.record_agent_run("late", run_id="r5", outcome="ok", duration_ms=1.0)
+    recorded = trail.head_digest()
+    assert recorded == f"5:{store.entries()[-1].hash}"
+    assert trail.verify(min_entries=5, expected_head=recorded).ok
+    _cut_tail(store, 3)
+    store._tamper_head(**{f: getattr(old_head, f) for f in ("seq", "hash", "count", "seal")})
+    assert trail.verify().ok  # the documented limit of a store on its own
+    by_count = trail.verify(min_entries=5).problems
+    assert [(p.kind, p.seq) for p in by_count] == [("truncated", 4)]
+    assert "holds 3 entries" in by_count[0].message and "at least 5" in by_count[0].message
+    by_digest = trail.verify(expected_head=recorded).problems
+    assert [(p.kind, p.seq) for p in by_digest] == [("truncated", 5)]
+    assert recorded.split(":")[1][:16] in by_digest[0].message
+    assert "after seq 3 were deleted" in by_digest[0].message
+
+
+def test_expected_head_of_a_rewritten_chain_is_named() -> None:
+    trail, store = _trail()
+    recorded = trail.head_digest()
+    store._tamper_replace(5, hash="f" * 64)
+    problems = trail.verify(expected_head=recorded).problems
+    assert ("edited", 5) in [(p.kind, p.seq) for p in problems]
+    assert any("recorded elsewhere" in p.message for p in problems)
+
+
+def test_expectations_are_validated() -> None:
+    trail, _ = _trail(2)
+    for bad in ("5", "x:" + "0" * 64, "1:" + "g" * 64, "1:abc"):
+        with pytest.raises(ConfigurationError, match=r"expected_head.*head_digest"):
+            trail.verify(expected_head=bad)
+    for bad_n in (-1, True, 2.0):
+        with pytest.raises(ConfigurationError, match="min_entries"):
+            trail.verify(min_entries=bad_n)  # type: ignore[arg-type]
+    assert trail.verify(expected_head=f"0:{'0' * 64}").ok  # genesis is always in the chain
+
+
+class _DroppedStore(InMemoryAuditStore):
+    def missing(self) -> tuple[str, ...]:
+        return ("table t", "table t_head")
+
+    def entries(self) -> list:
+        raise AssertionError("a dropped store must not be read")
+
+
+def test_missing_storage_is_a_failure_naming_it() -> None:
+    trail = AuditTrail(_DroppedStore())
+    report = trail.verify(min_entries=2)
+    assert not report.ok
+    assert [p.kind for p in report.problems] == ["missing", "truncated"]
+    assert "table t, table t_head" in report.problems[0].message
+    compliance = generate_compliance_report(trail, KaizenConfig(audit_enabled=True))
+    assert "trail_integrity" in {c.control for c in compliance.failures}
