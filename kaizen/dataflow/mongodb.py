@@ -2,7 +2,8 @@
 
 MongoDB has no query language string to inject into: filters, updates and pipelines are
 documents passed as data. What remains dangerous is server-side JavaScript, so `$where`,
-`$function` and `$accumulator` are refused wherever they appear.
+`$function` and `$accumulator` are refused wherever they appear (filters, projections,
+updates, documents, pipelines).
 """
 
 from __future__ import annotations
@@ -74,6 +75,23 @@ def _refuse_scripts(value: Any, label: str) -> None:
     elif isinstance(value, list | tuple):
         for inner in value:
             _refuse_scripts(inner, label)
+
+
+def _check_projection(value: Any) -> dict[str, Any] | list[str] | None:
+    """A projection may hold aggregation expressions (MongoDB 4.4+), so `$function` runs
+    there as well as in a filter: screened the same way."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return _check_document(value, "projection")
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        _refuse_scripts({name: 1 for name in value}, "projection")
+        return list(value)
+    raise UnsafeQueryError(
+        f"projection must be a document or a list of field names, got "
+        f"{type(value).__name__} {value!r}",
+        database=_NAME,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -231,16 +249,17 @@ class MongoDatabase:
             )
         coll = db[collection]
         flt = _check_document(args.get("filter"), "filter", allow_none=True)
+        projection = _check_projection(args.get("projection"))
         kw: dict[str, Any] = {"session": session}
         if operation == "find":
-            cursor = coll.find(flt, args.get("projection"), **kw)
+            cursor = coll.find(flt, projection, **kw)
             if args.get("sort"):
                 cursor = cursor.sort(list(args["sort"]))
             if args.get("limit"):
                 cursor = cursor.limit(int(args["limit"]))
             return [_plain(d) for d in cursor]
         if operation == "find_one":
-            return _plain(coll.find_one(flt, args.get("projection"), **kw))
+            return _plain(coll.find_one(flt, projection, **kw))
         if operation == "count":
             return int(coll.count_documents(flt, **kw))
         if operation == "insert_one":
@@ -313,6 +332,7 @@ class MongoDBNode(Node):
             raise WorkflowValidationError(
                 f"node {self.node_id!r} (MongoDBNode): 'collection' is required for {op}"
             )
+        _check_projection(self.config.get("projection"))  # refused at build, not first run
 
     def run(self, **inputs: Any) -> dict[str, Any]:
         cfg = self.config

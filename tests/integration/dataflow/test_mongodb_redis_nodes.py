@@ -52,6 +52,21 @@ class TestMongo:
             assert db.run("count", COLLECTION) == 1
         assert hit == [] and literal == []
 
+    def test_projection_scripts_refused_plain_projection_works(
+        self, mongodb_service, mongodb_test_db
+    ):
+        url, name = mongodb_service.url, mongodb_test_db.name
+        js = {"body": "function() { return 'ran' }", "args": [], "lang": "js"}
+        with MongoDatabase(url, name) as db:
+            db.run("insert_one", COLLECTION, document={"user": "alice", "secret": "s"})
+            for operation in ("find", "find_one"):
+                with pytest.raises(UnsafeQueryError, match=r"projection uses \$function"):
+                    db.run(operation, COLLECTION, projection={"x": {"$function": js}})
+            plain = db.run("find", COLLECTION, projection={"user": 1, "_id": 0})
+            listed = db.run("find_one", COLLECTION, projection=["user"])
+        assert plain == [{"user": "alice"}]
+        assert set(listed) == {"_id", "user"}
+
     def test_transaction_aborts_as_a_whole(self, mongodb_service, mongodb_test_db):
         url, name = mongodb_service.url, mongodb_test_db.name
         with MongoDatabase(url, name) as db:

@@ -115,3 +115,48 @@ def test_import_kaizen_dataflow_does_not_load_drivers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+_JS = {"body": "function() { return 1 }", "args": [], "lang": "js"}
+
+
+@pytest.mark.parametrize(
+    "projection",
+    [
+        {"x": {"$function": _JS}},
+        {"x": {"$cond": [True, {"$accumulator": {"init": "f"}}, 0]}},
+        {"$where": "true"},
+        ["name", "$where"],
+    ],
+    ids=["function", "nested-accumulator", "where", "list"],
+)
+def test_mongo_projection_scripts_refused_before_sending(projection: object) -> None:
+    db = MongoDatabase("mongodb://127.0.0.1:1", "d", timeout_ms=200)  # closed port
+    try:
+        for operation in ("find", "find_one"):
+            with pytest.raises(UnsafeQueryError, match=r"projection uses \$"):
+                db.run(operation, "c", projection=projection)
+    finally:
+        db.close()
+
+
+def test_mongo_node_projection_screened_at_build() -> None:
+    wf = WorkflowBuilder()
+    wf.add_node(
+        "MongoDBNode",
+        "n",
+        {
+            "connection": "mongodb://127.0.0.1:1",
+            "database": "d",
+            "collection": "c",
+            "operation": "find",
+            "projection": {"x": {"$function": _JS}},
+        },
+    )
+    with pytest.raises(UnsafeQueryError, match=r"projection uses \$function"):
+        wf.build()
+
+
+def test_mongo_projection_of_another_type_refused() -> None:
+    with pytest.raises(UnsafeQueryError, match="projection must be a document or a list"):
+        MongoDatabase("mongodb://127.0.0.1:1", "d").run("find", "c", projection="name")
