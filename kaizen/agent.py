@@ -7,7 +7,7 @@ a user would compose it, so there is one execution path to test and to trust.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -197,10 +197,22 @@ class Agent:
             raise error from error.__cause__  # `from exc` would overwrite its cause
         return self._result(results[self.agent_id], run_id, started)
 
-    def stream(self, **inputs: Any) -> Iterator[str]:
-        """Raw text chunks as the model produces them (unvalidated; use `run` for outputs)."""
+    def stream(self, **inputs: Any) -> Iterator[Any]:
+        """Raw text chunks as the model produces them (unvalidated; use `run` for outputs).
+
+        A tool agent yields its tool events instead of dropping its tools: each `ToolStep`
+        as that call finishes, then the final answer's text (one chunk: the model may ask
+        for a tool on any turn, so a turn is complete before it is known to be the answer).
+        """
+        if self._toolbox is not None:
+            yield from self._tool_stream(inputs)
+            return
         values = self.compiled.validate_inputs(inputs)
         yield from self.provider.stream(self._request(self.compiled.render_prompt(values), 0))
+
+    def _tool_stream(self, inputs: Mapping[str, Any]) -> Iterator[Any]:
+        outputs = yield from self._tool_loop(_ToolRun(self, inputs))
+        yield outputs[META].raw_output
 
     def _result(self, output: dict[str, Any], run_id: str, started: float) -> AgentResult:
         meta: RunMeta = output[META]
@@ -291,7 +303,15 @@ class Agent:
         return provider
 
     def _tool_run(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        run = _ToolRun(self, inputs)
+        loop = self._tool_loop(_ToolRun(self, inputs))
+        while True:
+            try:
+                next(loop)
+            except StopIteration as done:
+                return done.value
+
+    def _tool_loop(self, run: _ToolRun) -> Generator[ToolStep, None, dict[str, Any]]:
+        """The sync loop; yields each ToolStep as it finishes, returns the outputs."""
         provider, toolbox = self._tool_provider(), run.toolbox
         for _ in range(self.config.max_steps):
             started = time.perf_counter()
@@ -302,6 +322,7 @@ class Agent:
                 if (trail := run.trail()) is not None:
                     for entry in run.audit_entries(steps):
                         trail.record(TOOL_CALL, **entry)
+                yield from steps
                 continue
             outputs = run.answered(completion, started)
             if outputs is not None:

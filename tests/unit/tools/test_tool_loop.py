@@ -252,3 +252,11 @@ def test_coordination_patterns_take_tool_agents_unchanged(script) -> None:
     assert "abc has 3" in writer.calls[0].args[0].prompt
     tool_turn = researcher.calls[1].args[0].messages[-1]
     assert tool_turn["role"] == "tool" and tool_turn["content"] == '{"key": "abc", "value": 3}'
+
+
+def test_stream_of_a_tool_agent_reports_tool_events_then_the_answer(script) -> None:
+    provider = script([_calls(("lookup", {"key": "abc"})), ANSWER])
+    events = list(_agent(provider, [lookup]).stream(question="q"))
+    assert [type(e).__name__ for e in events] == ["ToolStep", "str"]
+    assert events[0].name == "lookup" and events[0].ok and events[1] == ANSWER
+    assert provider.calls[0].args[0].tools, "the tools were sent, not dropped"
