@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kaizen._redact import redact as redact_text
+
 GENESIS_HASH = "0" * 64
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api[_-]?key|credential|private[_-]?key", re.I)
 REDACTED = "***redacted***"
@@ -24,7 +26,10 @@ def canonical_json(value: Any) -> str:
 
 
 def redact(value: Any) -> Any:
-    """Secret-looking keys keep their name, lose their value: the trail must not leak."""
+    """Secret-looking keys keep their name, lose their value, and a connection URL's
+    password is hidden in any string (an error quoting a DSN): the trail must not leak."""
+    if isinstance(value, str):
+        return redact_text(value)
     if isinstance(value, Mapping):
         return {
             str(k): REDACTED if _SECRET_KEY.search(str(k)) and v is not None else redact(v)

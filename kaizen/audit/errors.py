@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kaizen._redact import redact
 from kaizen.errors import KaizenError
 
 if TYPE_CHECKING:
@@ -11,7 +12,10 @@ if TYPE_CHECKING:
 
 
 class AuditError(KaizenError):
-    """Base of audit failures."""
+    """Base of audit failures. The message is redacted: it may quote the store's DSN."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(message))
 
 
 class AuditWriteError(AuditError):

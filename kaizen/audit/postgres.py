@@ -43,6 +43,9 @@ class PostgresAuditStore:
     def describe(self) -> str:
         return f"postgresql {self.endpoint} table {self.table}"
 
+    def __repr__(self) -> str:
+        return f"PostgresAuditStore({self.endpoint}, table={self.table!r})"
+
     # -- connection -----------------------------------------------------------------------
 
     def _connection(self, *, create: bool = False) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from kaizen._redact import safe_cause
 from kaizen.dataflow.errors import UnsafeQueryError
 from kaizen.dataflow.result import QueryResult
 from kaizen.errors import WorkflowValidationError
@@ -141,7 +142,7 @@ class SQLDatabase(ABC):
                         broken = True
                 if broken:
                     self._discard()
-                raise self._translate(exc, current, broken) from exc
+                raise self._translate(exc, current, broken) from safe_cause(exc)
             finally:
                 if not self.persistent:
                     self._discard()

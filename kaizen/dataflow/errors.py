@@ -3,15 +3,17 @@ went away" from "install the driver" without parsing messages."""
 
 from __future__ import annotations
 
+from kaizen._redact import redact
 from kaizen.errors import KaizenError
 
 
 class DataFlowError(KaizenError):
-    """Base of every database-node failure; `database` names the backend."""
+    """Base of every database-node failure; `database` names the backend. The message is
+    redacted here, once, because it may quote a caller's URL or a driver's DSN."""
 
     def __init__(self, message: str, *, database: str = "") -> None:
         self.database = database
-        super().__init__(f"{database}: {message}" if database else message)
+        super().__init__(redact(f"{database}: {message}" if database else message))
 
 
 class MissingDriverError(DataFlowError, ImportError):

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from kaizen._redact import safe_cause
 from kaizen.dataflow._sql import endpoint_of
 from kaizen.dataflow.errors import (
     ConnectionLostError,
@@ -128,6 +129,9 @@ class MongoDatabase:
         self._client: Any = None
         self._lock = threading.Lock()
 
+    def __repr__(self) -> str:
+        return f"MongoDatabase({self.endpoint}, database={self.database!r})"
+
     def __enter__(self) -> MongoDatabase:
         return self
 
@@ -194,13 +198,13 @@ class MongoDatabase:
                 f"cannot connect: {str(exc).split(',')[0]}",
                 database=_NAME,
                 endpoint=self.endpoint,
-            ) from exc
+            ) from safe_cause(exc)
         except (errors.AutoReconnect, errors.ConnectionFailure) as exc:
             raise ConnectionLostError(
                 f"connection lost during the operation ({exc}); an open transaction was aborted",
                 database=_NAME,
                 endpoint=self.endpoint,
-            ) from exc
+            ) from safe_cause(exc)
         except errors.DuplicateKeyError as exc:
             raise IntegrityViolationError(
                 str(exc.details.get("errmsg", exc)) if exc.details else str(exc),
@@ -216,7 +220,7 @@ class MongoDatabase:
                 code=str(exc.code),
             ) from exc
         except errors.PyMongoError as exc:
-            raise DataFlowError(f"{type(exc).__name__}: {exc}", database=_NAME) from exc
+            raise DataFlowError(f"{type(exc).__name__}: {exc}", database=_NAME) from safe_cause(exc)
 
     def _apply(
         self, db: Any, operation: Any, collection: Any, args: Mapping[str, Any], session: Any

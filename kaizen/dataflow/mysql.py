@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from kaizen._redact import safe_cause
 from kaizen.dataflow._sql import SQLDatabase, SQLQueryNode
 from kaizen.dataflow.errors import (
     ConnectionLostError,
@@ -66,7 +67,7 @@ class MySQLDatabase(SQLDatabase):
                 f"cannot connect: {exc.args[-1] if exc.args else exc}",
                 database=self.name,
                 endpoint=self.endpoint,
-            ) from exc
+            ) from safe_cause(exc)
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (_pymysql().err.Error,)

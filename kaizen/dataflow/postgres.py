@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kaizen._redact import safe_cause
 from kaizen.dataflow._sql import SQLDatabase, SQLQueryNode
 from kaizen.dataflow.errors import (
     ConnectionLostError,
@@ -41,7 +42,7 @@ def connect_postgres(dsn: str, *, connect_timeout: float = 10.0, endpoint: str =
             f"cannot connect: {_first_line(exc)}",
             database="postgresql",
             endpoint=endpoint or endpoint_of(dsn),
-        ) from exc
+        ) from safe_cause(exc)
     return conn
 
 

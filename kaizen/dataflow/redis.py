@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kaizen._redact import safe_cause
 from kaizen.dataflow._sql import endpoint_of
 from kaizen.dataflow.errors import (
     ConnectionLostError,
@@ -96,6 +97,9 @@ class RedisDatabase:
         self.timeout = timeout
         self._client: Any = None
 
+    def __repr__(self) -> str:
+        return f"RedisDatabase({self.endpoint})"
+
     def __enter__(self) -> RedisDatabase:
         return self
 
@@ -146,16 +150,16 @@ class RedisDatabase:
             if "refused" in text.lower() or "error 111" in text.lower():
                 raise DatabaseConnectionError(
                     f"cannot connect: {text}", database=_NAME, endpoint=self.endpoint
-                ) from exc
+                ) from safe_cause(exc)
             raise ConnectionLostError(
                 f"connection lost during {label} ({text})",
                 database=_NAME,
                 endpoint=self.endpoint,
-            ) from exc
+            ) from safe_cause(exc)
         except exceptions.ResponseError as exc:
-            raise QueryError(str(exc), database=_NAME, query=label, code=None) from exc
+            raise QueryError(str(exc), database=_NAME, query=label, code=None) from safe_cause(exc)
         except exceptions.RedisError as exc:
-            raise DataFlowError(f"{type(exc).__name__}: {exc}", database=_NAME) from exc
+            raise DataFlowError(f"{type(exc).__name__}: {exc}", database=_NAME) from safe_cause(exc)
 
 
 @register_node
