@@ -21,7 +21,24 @@ def _ollama_factory(config: AgentConfig) -> Provider:
     return OllamaProvider.for_config(config)
 
 
-_FACTORIES: dict[str, ProviderFactory] = {"ollama": _ollama_factory}
+def _openai_factory(config: AgentConfig) -> Provider:
+    """Lazy: the optional `openai` client loads only for agents that use it."""
+    try:
+        from kaizen.providers.openai import OpenAIProvider
+    except ModuleNotFoundError as exc:
+        if exc.name != "openai":
+            raise
+        from kaizen.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "provider",
+            "'openai' needs the openai client, which is not installed; "
+            "pip install 'kaizen[openai]'",
+        ) from exc
+    return OpenAIProvider.for_config(config)
+
+
+_FACTORIES: dict[str, ProviderFactory] = {"ollama": _ollama_factory, "openai": _openai_factory}
 _BUILTIN = frozenset(_FACTORIES)
 
 
