@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from kaizen._redact import safe_cause
-from kaizen.dataflow.errors import UnsafeQueryError
+from kaizen.dataflow.errors import ParameterError, UnsafeQueryError
 from kaizen.dataflow.result import QueryResult
 from kaizen.errors import WorkflowValidationError
 from kaizen.workflow.node import Node
@@ -74,6 +74,7 @@ class SQLDatabase(ABC):
     def __init__(self, dsn: str, *, connect_timeout: float = 10.0, persistent: bool = True):
         if not isinstance(dsn, str) or not dsn.strip():
             raise UnsafeQueryError(f"connection must be a non-empty DSN string, got {dsn!r}")
+        self.check_dsn(dsn)
         self.dsn = dsn
         self.endpoint = endpoint_of(dsn)
         self.connect_timeout = connect_timeout
@@ -91,6 +92,13 @@ class SQLDatabase(ABC):
         self.close()
 
     # -- backend hooks --------------------------------------------------------------------
+
+    @classmethod  # noqa: B027  (an optional hook: no check by default)
+    def check_dsn(cls, dsn: str) -> None:
+        """Raise `InvalidConnectionError` for a DSN that cannot work (before connecting)."""
+
+    def _check_values(self, statement: int, params: Any) -> None:  # noqa: B027  (optional)
+        """Raise `ParameterError` for a value the server cannot take, before any is sent."""
 
     @abstractmethod
     def _connect(self) -> Any: ...
@@ -118,14 +126,17 @@ class SQLDatabase(ABC):
         checked = [(check_query(q, self.name), check_params(p, self.name)) for q, p in statements]
         if not checked:
             raise UnsafeQueryError("transaction needs at least one statement", database=self.name)
+        for number, (_, params) in enumerate(checked, 1):
+            self._check_values(number, params)
         with self._lock:
             conn = self._connection()
-            current = checked[0][0]
+            current, number = checked[0][0], 1
             try:
                 results = []
                 cursor = conn.cursor()
                 try:
-                    for current, params in checked:
+                    for index, (current, params) in enumerate(checked):
+                        number = index + 1  # named in a ParameterError below
                         cursor.execute(current, params)
                         results.append(self._result(cursor))
                 finally:
@@ -143,6 +154,19 @@ class SQLDatabase(ABC):
                 if broken:
                     self._discard()
                 raise self._translate(exc, current, broken) from safe_cause(exc)
+            except (ValueError, TypeError) as exc:  # the driver could not adapt a value
+                self._rollback_or_discard(conn)
+                raise ParameterError(
+                    f"{exc} (the params do not fit the statement's placeholders, or a value "
+                    "cannot be sent; nothing of the transaction was committed)",
+                    database=self.name,
+                    statement=number,
+                ) from safe_cause(exc)
+            except BaseException:
+                # Whatever interrupted us, the open transaction must not be committed by
+                # the next call on this connection.
+                self._rollback_or_discard(conn)
+                raise
             finally:
                 if not self.persistent:
                     self._discard()
@@ -157,6 +181,12 @@ class SQLDatabase(ABC):
         if self._conn is None:
             self._conn = self._connect()
         return self._conn
+
+    def _rollback_or_discard(self, conn: Any) -> None:
+        try:
+            conn.rollback()
+        except Exception:
+            self._discard()
 
     def _discard(self) -> None:
         conn, self._conn = self._conn, None
@@ -199,6 +229,7 @@ class SQLQueryNode(Node):
                 )
         if not isinstance(self.config["connection"], str) or not self.config["connection"]:
             raise WorkflowValidationError(f"{where}: 'connection' must be a DSN string")
+        self.database_cls.check_dsn(self.config["connection"])  # a bad port fails at build
 
     def _database(self) -> SQLDatabase:
         return self.database_cls(

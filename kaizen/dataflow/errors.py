@@ -33,6 +33,29 @@ class UnsafeQueryError(DataFlowError, ValueError):
     where parameters belong, a server-side script operator). Refused before it is sent."""
 
 
+class InvalidConnectionError(UnsafeQueryError):
+    """The connection URL/DSN is malformed (scheme, port, option); `part` names which part.
+    Refused before connecting. An `UnsafeQueryError` (and a `ValueError`), so callers that
+    caught bad URLs before still do."""
+
+    def __init__(self, message: str, *, database: str, part: str) -> None:
+        self.part = part
+        super().__init__(f"connection {part}: {message}", database=database)
+
+
+class ParameterError(DataFlowError, ValueError):
+    """A parameter value cannot be sent as it is (e.g. a NUL byte in PostgreSQL text);
+    `statement` (1-based) and `param` name it. Nothing of the transaction was committed."""
+
+    def __init__(
+        self, message: str, *, database: str, statement: int, param: str | None = None
+    ) -> None:
+        self.statement = statement
+        self.param = param
+        where = f"statement {statement}" + (f", param {param}" if param else "")
+        super().__init__(f"{where}: {message}", database=database)
+
+
 class DatabaseConnectionError(DataFlowError, ConnectionError):
     """The server could not be reached; `endpoint` is host:port (never the password)."""
 

@@ -19,6 +19,7 @@ from kaizen.dataflow.errors import (
     DatabaseConnectionError,
     DataFlowError,
     IntegrityViolationError,
+    InvalidConnectionError,
     MissingDriverError,
     QueryError,
     UnsafeQueryError,
@@ -150,7 +151,15 @@ class MongoDatabase:
                 lowered = self.url.lower()
                 if "directconnection" not in lowered and "replicaset" not in lowered:
                     options["directConnection"] = True
-                self._client = pymongo.MongoClient(self.url, **options)
+                try:
+                    self._client = pymongo.MongoClient(self.url, **options)
+                except (ValueError, pymongo.errors.ConfigurationError) as exc:
+                    # e.g. a non-numeric port: pymongo raises a bare ValueError for it
+                    raise InvalidConnectionError(
+                        f"{exc} (expected mongodb://user:password@host:27017/)",
+                        database=_NAME,
+                        part="url",
+                    ) from safe_cause(exc)
             return self._client[self.database]
 
     def close(self) -> None:

@@ -11,9 +11,9 @@ from kaizen.dataflow.errors import (
     ConnectionLostError,
     DatabaseConnectionError,
     IntegrityViolationError,
+    InvalidConnectionError,
     MissingDriverError,
     QueryError,
-    UnsafeQueryError,
 )
 from kaizen.dataflow.result import QueryResult
 from kaizen.workflow.node import register_node
@@ -33,14 +33,23 @@ def _pymysql() -> Any:
 def _connect_kwargs(dsn: str) -> dict[str, Any]:
     parts = urlsplit(dsn)
     if parts.scheme not in ("mysql", "mysql+pymysql") or not parts.hostname:
-        raise UnsafeQueryError(
-            f"connection must look like mysql://user:password@host:port/database, got scheme "
-            f"{parts.scheme!r}",
+        raise InvalidConnectionError(
+            f"must look like mysql://user:password@host:port/database, got scheme {parts.scheme!r}",
             database="mysql",
+            part="scheme",
         )
+    try:
+        port = parts.port
+    except ValueError:
+        raise InvalidConnectionError(
+            f"{parts.netloc.rpartition(':')[2]!r} is not a port number (0-65535); write "
+            "mysql://user:password@host:3306/database",
+            database="mysql",
+            part="port",
+        ) from None
     return {
         "host": parts.hostname,
-        "port": parts.port or 3306,
+        "port": port or 3306,
         "user": unquote(parts.username or ""),
         "password": unquote(parts.password or ""),
         "database": parts.path.lstrip("/") or None,
@@ -51,6 +60,10 @@ class MySQLDatabase(SQLDatabase):
     """Parameterised statements (`%s` / `%(name)s` placeholders) against MySQL or MariaDB."""
 
     name = "mysql"
+
+    @classmethod
+    def check_dsn(cls, dsn: str) -> None:
+        _connect_kwargs(dsn)
 
     def _connect(self) -> Any:
         pymysql = _pymysql()

@@ -11,6 +11,7 @@ from kaizen.dataflow.errors import (
     DatabaseConnectionError,
     IntegrityViolationError,
     MissingDriverError,
+    ParameterError,
     QueryError,
 )
 from kaizen.dataflow.result import QueryResult
@@ -28,6 +29,22 @@ def _psycopg2() -> Any:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "pgerror", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _nul_in(value: Any, where: str) -> str | None:
+    """The path of the first text value holding a NUL byte (PostgreSQL text cannot)."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = ((f"{where}[{k!r}]", v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    for path, inner in items:
+        found = _nul_in(inner, path)
+        if found:
+            return found
+    return None
 
 
 def connect_postgres(dsn: str, *, connect_timeout: float = 10.0, endpoint: str = "") -> Any:
@@ -55,6 +72,19 @@ class PostgresDatabase(SQLDatabase):
         return connect_postgres(
             self.dsn, connect_timeout=self.connect_timeout, endpoint=self.endpoint
         )
+
+    def _check_values(self, statement: int, params: Any) -> None:
+        named = params.items() if isinstance(params, dict) else enumerate(params or ())
+        for key, value in named:
+            found = _nul_in(value, repr(key) if isinstance(key, str) else str(key))
+            if found:
+                raise ParameterError(
+                    "text holds a NUL byte (0x00), which PostgreSQL cannot store in text; "
+                    "strip it (value.replace('\\x00', '')) or pass bytes for a bytea column",
+                    database=self.name,
+                    statement=statement,
+                    param=found,
+                )
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (_psycopg2().Error,)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from kaizen._redact import safe_cause
 from kaizen.dataflow._sql import endpoint_of
@@ -16,6 +17,7 @@ from kaizen.dataflow.errors import (
     ConnectionLostError,
     DatabaseConnectionError,
     DataFlowError,
+    InvalidConnectionError,
     MissingDriverError,
     QueryError,
     UnsafeQueryError,
@@ -92,6 +94,15 @@ class RedisDatabase:
             raise UnsafeQueryError(
                 f"connection must be a redis:// URL, got {url!r}", database=_NAME
             )
+        try:
+            _ = urlsplit(url).port  # a bare ValueError from redis-py otherwise
+        except ValueError:
+            raise InvalidConnectionError(
+                f"{urlsplit(url).netloc.rpartition(':')[2]!r} is not a port number "
+                "(0-65535); write redis://[:password@]host:6379/0",
+                database=_NAME,
+                part="port",
+            ) from None
         self.url = url
         self.endpoint = endpoint_of(url)
         self.timeout = timeout

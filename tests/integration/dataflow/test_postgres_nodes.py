@@ -14,6 +14,7 @@ from kaizen.dataflow import (
     ConnectionLostError,
     DatabaseConnectionError,
     IntegrityViolationError,
+    ParameterError,
     PostgresDatabase,
     QueryError,
     UnsafeQueryError,
@@ -153,3 +154,30 @@ def test_node_composes_with_a_workflow(postgres_test_db: ServiceDatabase) -> Non
     )
     assert results["write"]["rowcount"] == 1
     assert results["total"]["result"] == Decimal("1.25")
+
+
+def test_nul_byte_param_is_typed_and_nothing_is_committed(
+    postgres_test_db: ServiceDatabase,
+) -> None:
+    """A NUL byte was a raw ValueError from psycopg2, raised after the earlier statements of
+    the transaction had run, and the next call on the connection committed them."""
+    with PostgresDatabase(postgres_test_db.url) as db:
+        _create(db, TABLE)
+        insert = f'INSERT INTO "{TABLE}" (name) VALUES (%s)'
+        with pytest.raises(ParameterError, match=r"statement 2, param 0: .*NUL byte") as info:
+            db.transaction([(insert, ["first"]), (insert, ["a\x00b"])])
+        assert (info.value.statement, info.value.param) == (2, "0")
+        assert db.execute(f'SELECT count(*) FROM "{TABLE}"').scalar() == 0
+        with pytest.raises(ParameterError, match=r"param 'tags'\[1\]"):
+            db.execute("SELECT %(tags)s", {"tags": ["ok", "x\x00"]})
+
+
+def test_params_that_do_not_fit_roll_back(postgres_test_db: ServiceDatabase) -> None:
+    """psycopg2 raises a bare TypeError for a params/placeholder mismatch: now typed, and the
+    open transaction is rolled back instead of being committed by the next call."""
+    with PostgresDatabase(postgres_test_db.url) as db:
+        _create(db, TABLE)
+        insert = f'INSERT INTO "{TABLE}" (name) VALUES (%s)'
+        with pytest.raises(ParameterError, match="statement 2: not all arguments converted"):
+            db.transaction([(insert, ["first"]), ("SELECT %s", [1, 2])])
+        assert db.execute(f'SELECT count(*) FROM "{TABLE}"').scalar() == 0

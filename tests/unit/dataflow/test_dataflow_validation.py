@@ -10,8 +10,11 @@ import kaizen.dataflow  # noqa: F401  (registers the node types)
 from kaizen import WorkflowBuilder
 from kaizen.dataflow import (
     DataFlowError,
+    InvalidConnectionError,
     MissingDriverError,
     MongoDatabase,
+    MySQLDatabase,
+    ParameterError,
     PostgresDatabase,
     QueryError,
     RedisDatabase,
@@ -160,3 +163,35 @@ def test_mongo_node_projection_screened_at_build() -> None:
 def test_mongo_projection_of_another_type_refused() -> None:
     with pytest.raises(UnsafeQueryError, match="projection must be a document or a list"):
         MongoDatabase("mongodb://127.0.0.1:1", "d").run("find", "c", projection="name")
+
+
+# -- rough error paths mapped to typed errors (issue 10, item 13) ----------------------------
+
+
+def test_nul_byte_refused_before_connecting() -> None:
+    db = PostgresDatabase("postgresql://u@127.0.0.1:1/x")  # closed port: nothing is sent
+    with pytest.raises(ParameterError, match=r"statement 1, param 0: .*NUL byte.*bytea"):
+        db.execute("SELECT %s", ["a\x00b"])
+    with pytest.raises(ParameterError, match=r"statement 2, param 'v'\[1\]"):
+        db.transaction([("SELECT 1", None), ("SELECT %(v)s", {"v": ("ok", "x\x00")})])
+
+
+@pytest.mark.parametrize("dsn", ["mysql://u:pw@127.0.0.1:notaport/db", "mysql://u@h:99999/db"])
+def test_mysql_bad_port_is_typed(dsn: str) -> None:
+    with pytest.raises(InvalidConnectionError, match=r"connection port: .* is not a port") as info:
+        MySQLDatabase(dsn)
+    assert info.value.part == "port" and isinstance(info.value, UnsafeQueryError)
+    wf = WorkflowBuilder()
+    wf.add_node("MySQLQueryNode", "n", {"connection": dsn, "query": "SELECT 1"})
+    with pytest.raises(InvalidConnectionError, match="port"):
+        wf.build()
+
+
+def test_mongo_and_redis_bad_port_are_typed() -> None:
+    with pytest.raises(InvalidConnectionError, match="connection port"):
+        RedisDatabase("redis://:pw@127.0.0.1:notaport/0")
+    with (
+        MongoDatabase("mongodb://a:pw@127.0.0.1:notaport", "d") as db,
+        pytest.raises(InvalidConnectionError, match=r"connection url: .*27017"),
+    ):
+        db.run("count", "c")
