@@ -10,6 +10,7 @@ from kaizen.dataflow.errors import (
     ConnectionLostError,
     DatabaseConnectionError,
     IntegrityViolationError,
+    InvalidConnectionError,
     MissingDriverError,
     ParameterError,
     QueryError,
@@ -54,6 +55,13 @@ def connect_postgres(dsn: str, *, connect_timeout: float = 10.0, endpoint: str =
     psycopg2 = _psycopg2()
     try:
         conn = psycopg2.connect(dsn, connect_timeout=max(1, int(connect_timeout)))
+    except psycopg2.ProgrammingError as exc:  # libpq could not parse the DSN at all
+        raise InvalidConnectionError(
+            f"{_first_line(exc)}; write postgresql://user:password@host:5432/db or "
+            "'host=... port=... dbname=...'",
+            database="postgresql",
+            part="dsn",
+        ) from safe_cause(exc)
     except psycopg2.OperationalError as exc:
         raise DatabaseConnectionError(
             f"cannot connect: {_first_line(exc)}",

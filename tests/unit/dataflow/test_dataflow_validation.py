@@ -195,3 +195,10 @@ def test_mongo_and_redis_bad_port_are_typed() -> None:
         pytest.raises(InvalidConnectionError, match=r"connection url: .*27017"),
     ):
         db.run("count", "c")
+
+
+def test_unparsable_postgres_dsn_is_typed() -> None:
+    db = PostgresDatabase("host=127.0.0.1 port=1 password=pw0rd-x stray")
+    with pytest.raises(InvalidConnectionError, match=r"connection dsn: invalid dsn") as info:
+        db.execute("SELECT 1")
+    assert "pw0rd-x" not in str(info.value)
