@@ -38,7 +38,7 @@ def test_ps_and_show(client: ollama.Client) -> None:
     running = [m.model for m in client.ps().models]
     assert LLM_MODEL in running
     shown = client.show(LLM_MODEL)
-    assert shown.capabilities == ["completion"]
+    assert shown.capabilities == ["completion", "tools"]
     assert shown.details is not None and shown.details.format == "gguf"
     assert shown.modelinfo is not None and shown.modelinfo["gemma3.context_length"] > 0
 

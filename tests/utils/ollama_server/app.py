@@ -24,6 +24,7 @@ from .embeddings import EmbeddingModel
 from .engine import Engine, EngineError, Result
 from .models import ModelInfo
 from .protocol import RequestError
+from .tools import ToolOutputError, parse_output
 
 _log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
@@ -345,11 +346,35 @@ class _Handler(BaseHTTPRequestHandler):
                 done.pop(key)
             self._json(200, done)
             return
+        if job.tools:
+            self._tool_generation(job)
+            return
         if not job.stream:
             result = state.engine.generate(job.prompt, job.sampling)
             self._json(200, protocol.final(job.model, result, chat=chat, text=result.text))
             return
         self._stream_generation(job, chat=chat)
+
+    def _tool_generation(self, job: protocol.GenerationJob) -> None:
+        """A chat with tools: the constrained output is buffered whole, since a call is only
+        known once it parses; streamed, the message is one chunk before the final one (real
+        Ollama also sends a call as one chunk, but streams an answer token by token)."""
+        result = self.server.state.engine.generate(job.prompt, job.sampling)
+        try:
+            message = parse_output(result.text, job.tools, formatted=job.formatted)
+        except ToolOutputError as exc:
+            raise EngineError(500, f"{exc} (done_reason={result.done_reason})") from None
+        if not job.stream:
+            done = protocol.final(job.model, result, chat=True, text="")
+            done["message"] = message
+            self._json(200, done)
+            return
+        first = protocol.chunk(job.model, "", chat=True)
+        first["message"] = message
+        self._start_stream()
+        self._write_chunk(protocol.ndjson(first))
+        self._write_chunk(protocol.ndjson(protocol.final(job.model, result, chat=True, text="")))
+        self._end_stream()
 
     def _stream_generation(self, job: protocol.GenerationJob, *, chat: bool) -> None:
         engine = self.server.state.engine

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -90,7 +91,9 @@ class GrammarError(ValueError):
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
-        super().__init__(f"format: {message} (at {path})")
+        # A tool's parameters are walked from "tools[i]...", a format from "$".
+        prefix = "" if path.startswith("tools[") else "format: "
+        super().__init__(f"{prefix}{message} (at {path})")
 
 
 @dataclass(frozen=True)
@@ -514,6 +517,25 @@ def _build(fmt: str | dict[str, Any], string_max: int) -> Grammar:
     return Grammar("\n".join(lines) + "\n", length, string_max)
 
 
+def _fit(build: Callable[[int], Grammar], budget: int | None, string_max: int) -> Grammar:
+    """The largest default string bound (down to ``MIN_STRING_MAX``) whose grammar fits
+    ``budget`` characters, or the floor's grammar if none does."""
+    best = build(string_max)
+    floor = min(MIN_STRING_MAX, string_max)
+    if budget is None or best.max_chars <= budget:
+        return best
+    low, high = floor + 1, string_max - 1
+    best = build(floor)
+    while low <= high:
+        mid = (low + high) // 2
+        candidate = build(mid)
+        if candidate.max_chars <= budget:
+            best, low = candidate, mid + 1
+        else:
+            high = mid - 1
+    return best
+
+
 def grammar_for_format(
     fmt: str | dict[str, Any], *, budget: int | None = None, string_max: int = DEFAULT_STRING_MAX
 ) -> Grammar:
@@ -524,17 +546,55 @@ def grammar_for_format(
     but not below ``MIN_STRING_MAX``. If even that does not fit, the caller must raise its
     token limit to ``max_chars`` (one token is at least one character).
     """
-    best = _build(fmt, string_max)
-    floor = min(MIN_STRING_MAX, string_max)
-    if budget is None or best.max_chars <= budget:
-        return best
-    low, high = floor + 1, string_max - 1
-    best = _build(fmt, floor)
-    while low <= high:
-        mid = (low + high) // 2
-        candidate = _build(fmt, mid)
-        if candidate.max_chars <= budget:
-            best, low = candidate, mid + 1
-        else:
-            high = mid - 1
-    return best
+    return _fit(lambda n: _build(fmt, n), budget, string_max)
+
+
+ANSWER_KEY = "content"
+
+
+def grammar_for_tools(
+    tools: Sequence[tuple[str, dict[str, Any]]],
+    fmt: str | dict[str, Any] | None = None,
+    *,
+    budget: int | None = None,
+    string_max: int = DEFAULT_STRING_MAX,
+) -> Grammar:
+    """Either a call ``{"name":<tool>,"arguments":<its parameters>}`` to one of ``tools``
+    (name, parameters schema), or an answer ``{"content":<text, or the format's value>}``.
+
+    Why an answer is wrapped in JSON too: the model then chooses between calling and
+    answering at one token (``name`` or ``content``), and the answer stays bounded, so
+    every output closes within ``max_chars`` like a ``format`` output. Each tool's
+    arguments come from the schema walk ``format`` uses, so every call is schema-valid.
+    """
+    if not tools:
+        raise GrammarError("tools", "at least one tool is required")
+    return _fit(lambda n: _build_tools(tools, fmt, n), budget, string_max)
+
+
+def _build_tools(
+    tools: Sequence[tuple[str, dict[str, Any]]], fmt: str | dict[str, Any] | None, string_max: int
+) -> Grammar:
+    builder = _Builder({}, string_max)
+    options: list[tuple[str, int]] = []
+    for i, (name, parameters) in enumerate(tools):
+        builder.root_schema = parameters  # each tool's "$ref"s resolve in its own schema
+        args, args_len = builder.visit(parameters, f"tools[{i}].function.parameters")
+        head = '{"name":' + _compact(name) + ',"arguments":'
+        options.append((f"{literal(head)} {args} {literal('}')}", len(head) + args_len + 1))
+    if fmt is None:
+        answer = builder.string({}, "$", 0)
+    elif fmt == "json":
+        answer = builder.generic_object("$")
+    elif isinstance(fmt, dict):
+        builder.root_schema = fmt
+        answer = builder.visit(fmt, "$")
+    else:
+        raise GrammarError("$", f'must be "json" or a JSON Schema object, got {fmt!r}')
+    head = "{" + _compact(ANSWER_KEY) + ":"
+    options.append((f"{literal(head)} {answer[0]} {literal('}')}", len(head) + answer[1] + 1))
+    branches = [builder.rule("branch", expr) for expr, _ in options]
+    root = " | ".join(branches)
+    length = max(n for _, n in options)
+    lines = [f"root ::= {root}"] + [f"{name} ::= {body}" for name, body in builder.rules.items()]
+    return Grammar("\n".join(lines) + "\n", length, string_max)

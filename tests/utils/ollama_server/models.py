@@ -120,7 +120,7 @@ def gemma_info(path: Path, sha256: str, context_length: int) -> ModelInfo:
         quantization_level="Q4_K_M",
         size=path.stat().st_size,
         digest=sha256,
-        capabilities=("completion",),
+        capabilities=("completion", "tools"),  # calls through a grammar (see tools.py)
         context_length=context_length,
     )
 

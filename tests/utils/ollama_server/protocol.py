@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .engine import Result, Sampling
-from .grammar import GrammarError, grammar_for_format
+from .grammar import GrammarError, grammar_for_format, grammar_for_tools
+from .tools import Tool, ToolsError, parse_tools, render_answer, render_call, render_tools
 
 _log = logging.getLogger(__name__)
 VERSION = "0.9.0"  # the Ollama API level this server imitates; GET / says what it is
@@ -290,11 +291,25 @@ def apply_format(sampling: Sampling, fmt: Any) -> Sampling:
     return replace(sampling, grammar=grammar, num_predict=limit)
 
 
+def apply_tools(sampling: Sampling, tools: tuple[Tool, ...], fmt: Any) -> Sampling:
+    """Constrain decoding to a call of one of ``tools`` or an answer (matching ``format``
+    if given); the token limit grows if the longest admitted output needs it."""
+    if fmt == "":
+        fmt = None
+    if not (fmt is None or fmt == "json" or isinstance(fmt, dict)):
+        raise RequestError(400, f"'format' must be \"json\" or a JSON Schema object, got {fmt!r}")
+    budget = sampling.num_predict if sampling.num_predict > 0 else None
+    try:
+        grammar = grammar_for_tools([(t.name, t.parameters) for t in tools], fmt, budget=budget)
+    except GrammarError as exc:
+        raise RequestError(400, str(exc)) from None
+    limit = max(sampling.num_predict, grammar.max_chars)
+    return replace(sampling, grammar=grammar, num_predict=limit)
+
+
 def _reject_unsupported(body: dict[str, Any], model: str) -> None:
     if body.get("images"):
         raise RequestError(400, f'"{model}" does not support images')
-    if body.get("tools"):
-        raise RequestError(400, f'"{model}" does not support tools')
     if body.get("think") not in (None, False):
         raise RequestError(400, f'"{model}" does not support thinking')
     if body.get("suffix"):
@@ -310,6 +325,10 @@ class GenerationJob:
     stream: bool
     sampling: Sampling
     keep_alive: float | None
+    tools: tuple[Tool, ...] = ()
+    """The request's tools: the output is then a call or a wrapped answer (see tools)."""
+    formatted: bool = False
+    """Whether the request has ``format`` (a tool-constrained answer is then JSON)."""
 
     @property
     def keep_alive_zero(self) -> bool:
@@ -352,6 +371,8 @@ def parse_generate(body: dict[str, Any]) -> GenerationJob:
     stream = parse_stream(body)
     keep_alive = parse_keep_alive(body)
     _reject_unsupported(body, model)
+    if body.get("tools"):
+        raise RequestError(400, "'tools' is supported on /api/chat only (as in Ollama's API)")
     _reject_unimplemented(body)
     sampling = apply_format(parse_options(body.get("options")), body.get("format"))
     text = f"{system}\n\n{prompt}" if system and prompt else prompt
@@ -359,8 +380,17 @@ def parse_generate(body: dict[str, Any]) -> GenerationJob:
 
 
 def parse_chat(body: dict[str, Any]) -> GenerationJob:
-    """/api/chat as a plain-text transcript ending in ``Assistant:`` (no chat template)."""
+    """/api/chat as a plain-text transcript ending in ``Assistant:`` (no chat template).
+
+    With ``tools``, the tool list follows the transcript (see ``tools.render_tools``),
+    earlier calls and answers are written as the grammar makes the model write them, and a
+    ``role: "tool"`` result is a ``Tool (<tool_name>):`` line.
+    """
     model = parse_model(body)
+    try:
+        tools = parse_tools(body.get("tools"))
+    except ToolsError as exc:
+        raise RequestError(400, str(exc)) from None
     messages = body.get("messages")
     if messages is None:
         messages = []
@@ -368,33 +398,63 @@ def parse_chat(body: dict[str, Any]) -> GenerationJob:
         raise RequestError(400, f"'messages' must be a list, got {type(messages).__name__}")
     lines: list[str] = []
     for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise RequestError(400, f"messages[{i}] must be an object")
-        role = message.get("role")
-        if role not in ("system", "developer", "user", "assistant", "tool"):
-            raise RequestError(
-                400,
-                f"messages[{i}].role must be system, developer, user, assistant or tool, "
-                f"got {role!r}",
-            )
-        content = message.get("content") or ""
-        if not isinstance(content, str):
-            raise RequestError(400, f"messages[{i}].content must be a string")
-        if message.get("images"):
-            raise RequestError(400, f'"{model}" does not support images')
-        if role in ("system", "developer"):  # developer: the system turn, as Ollama's
-            lines.append(f"{content}\n")  # Gemma renderers treat it
-        else:
-            lines.append(f"{role.capitalize()}: {content}")
+        lines.extend(_render_message(message, i, model, wrap_answers=bool(tools)))
     stream = parse_stream(body)
     keep_alive = parse_keep_alive(body)
     _reject_unsupported(body, model)
     _reject_unimplemented(body)
     sampling = parse_options(body.get("options"))
     sampling = replace(sampling, stop=tuple(dict.fromkeys(sampling.stop + CHAT_STOPS)))
-    sampling = apply_format(sampling, body.get("format"))
+    fmt = body.get("format")
+    sampling = apply_tools(sampling, tools, fmt) if tools else apply_format(sampling, fmt)
     prompt = "\n".join(lines) + "\nAssistant:" if lines else ""
-    return GenerationJob(model, prompt, stream, sampling, keep_alive)
+    if tools and lines:  # after the transcript: measured 19 of 20 calls, 10 before it
+        prompt = "\n".join(lines) + "\n\n" + render_tools(tools) + "Assistant:"
+    formatted = fmt is not None and fmt != ""
+    return GenerationJob(model, prompt, stream, sampling, keep_alive, tools, formatted)
+
+
+def _render_message(message: Any, i: int, model: str, *, wrap_answers: bool) -> list[str]:
+    """The transcript lines of ``messages[i]``."""
+    if not isinstance(message, dict):
+        raise RequestError(400, f"messages[{i}] must be an object")
+    role = message.get("role")
+    if role not in ("system", "developer", "user", "assistant", "tool"):
+        raise RequestError(
+            400,
+            f"messages[{i}].role must be system, developer, user, assistant or tool, got {role!r}",
+        )
+    content = message.get("content") or ""
+    if not isinstance(content, str):
+        raise RequestError(400, f"messages[{i}].content must be a string")
+    if message.get("images"):
+        raise RequestError(400, f'"{model}" does not support images')
+    calls = message.get("tool_calls")
+    if calls is not None and role != "assistant":
+        raise RequestError(400, f"messages[{i}].tool_calls is only allowed on assistant messages")
+    if calls is not None and not isinstance(calls, list):
+        raise RequestError(400, f"messages[{i}].tool_calls must be a list")
+    for key in ("tool_name", "tool_call_id"):
+        if message.get(key) is not None and not isinstance(message[key], str):
+            raise RequestError(400, f"messages[{i}].{key} must be a string")
+    if role in ("system", "developer"):  # developer: the system turn, as Ollama's
+        return [f"{content}\n"]  # Gemma renderers treat it
+    if role == "tool":
+        name = message.get("tool_name")
+        return [f"Tool ({name}): {content}" if name else f"Tool: {content}"]
+    if role == "assistant":
+        try:
+            rendered = [
+                render_call(call, f"messages[{i}].tool_calls[{j}]")
+                for j, call in enumerate(calls or ())
+            ]
+        except ToolsError as exc:
+            raise RequestError(400, str(exc)) from None
+        if content or not rendered:
+            answer = render_answer(content) if wrap_answers and content else content
+            rendered.insert(0, answer)
+        return [f"Assistant: {text}" for text in rendered]
+    return [f"{role.capitalize()}: {content}"]
 
 
 @dataclass(frozen=True)
