@@ -152,7 +152,7 @@ def test_signal_to_a_test_run_stops_what_it_started(private_state_dir, tmp_path,
         redis_pid = int(pidfile.read_text())
         assert pid_alive(redis_pid, None)
         proc.send_signal(sig)
-        proc.wait(timeout=60)
+        proc.wait(timeout=180)  # a bound for a loaded 2-core machine, not a wait
     finally:
         if proc.poll() is None:
             proc.kill()
