@@ -409,7 +409,7 @@ def parse_chat(body: dict[str, Any]) -> GenerationJob:
     sampling = apply_tools(sampling, tools, fmt) if tools else apply_format(sampling, fmt)
     prompt = "\n".join(lines) + "\nAssistant:" if lines else ""
     if tools and lines:  # after the transcript: measured 19 of 20 calls, 10 before it
-        prompt = "\n".join(lines) + "\n\n" + render_tools(tools) + "Assistant:"
+        prompt = "\n".join(lines) + "\n\n" + render_tools(tools) + "\nAssistant:"
     formatted = fmt is not None and fmt != ""
     return GenerationJob(model, prompt, stream, sampling, keep_alive, tools, formatted)
 

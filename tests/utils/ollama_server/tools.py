@@ -136,7 +136,9 @@ def parse_output(text: str, tools: tuple[Tool, ...], *, formatted: bool) -> dict
     if set(value) == {ANSWER_KEY}:
         head = "{" + json.dumps(ANSWER_KEY) + ":"
         if formatted:
-            content = text[len(head) : -1]
+            if not (text.startswith(head) and text.endswith("}")):
+                raise ToolOutputError(f"answer is not compact JSON: {text[:120]!r}")
+            content = text[len(head) : -1]  # the value exactly as written
         elif isinstance(value[ANSWER_KEY], str):
             content = value[ANSWER_KEY]
         else:
