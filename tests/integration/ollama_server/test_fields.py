@@ -5,10 +5,10 @@ nothing is accepted and ignored (`dimensions`, `truncate`, `keep_alive`, `num_ct
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
+from tests.utils.integration_helpers import wait_for_condition
 from tests.utils.lazy_import import lazy_import
 from tests.utils.ollama_server import LLM_MODEL
 
@@ -103,9 +103,10 @@ def test_a_short_keep_alive_expires_from_ps(base_url: str) -> None:
     assert _post(base_url, "/api/chat", chat).json()["done_reason"] == "load"
     listed = httpx.get(base_url + "/api/ps", timeout=TIMEOUT).json()["models"]
     assert [m["name"] for m in listed].count(LLM_MODEL) == 1
-    deadline = time.monotonic() + 10.0
-    while LLM_MODEL in _running(base_url):
-        assert time.monotonic() < deadline, "keep_alive 300ms: still listed after 10 s"
-        time.sleep(0.05)  # polling a state change with a deadline, not waiting for readiness
+    wait_for_condition(
+        lambda: LLM_MODEL not in _running(base_url),
+        timeout=10.0,
+        message="keep_alive 300ms: still listed in /api/ps",
+    )
     assert _post(base_url, "/api/chat", {**chat, "keep_alive": -1}).status_code == 200
     assert LLM_MODEL in _running(base_url)
