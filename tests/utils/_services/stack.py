@@ -128,7 +128,6 @@ class Stack:
         self.member = new_member()
         self._attached: dict[str, ServiceStatus] = {}
         self._failed: dict[str, ServiceUnavailableError] = {}
-        self._state_mutex = threading.Lock()
         self._progress = progress
         self._released = False
         self._atexit_registered = False
@@ -327,8 +326,7 @@ class Stack:
             self._released = False
 
     def _put(self, rec: ProcessRecord) -> None:
-        with self._state_mutex:
-            self.registry.put(rec)
+        self.registry.put(rec)  # the registry serialises this process's writers itself
 
     def _stop(self, recs: list[ProcessRecord]) -> dict[str, str]:
         if not recs:
@@ -347,8 +345,7 @@ class Stack:
                 except UnverifiedProcessError as exc:
                     return rec.key, f"refused: {exc}"  # record and data directory kept
                 remove_data_dir(rec.data_dir, self.settings.state_dir)
-            with self._state_mutex:
-                self.registry.remove(rec.key)
+            self.registry.remove(rec.key)
             self._attached.pop(rec.service, None)
             return rec.key, result
 
