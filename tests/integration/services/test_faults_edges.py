@@ -18,6 +18,7 @@ from tests.utils._services import isolation as iso
 from tests.utils._services.health import CHECK_DEADLINE_S, check
 from tests.utils._services.settings import SERVICE_NAMES, load_settings
 from tests.utils._services.stack import Stack
+from tests.utils.integration_helpers import wait_for_condition
 
 from .conftest import free_port
 
@@ -240,13 +241,26 @@ def test_ctrl_c_during_up_stops_what_it_started(private_state_dir) -> None:
                 line = proc.stdout.readline()
                 assert line, f"`up` exited early: {seen!r}"
                 seen += line
-        state = json.loads((private_state_dir / "stack.json").read_text())
-        (record,) = [r for r in state["services"].values() if r["service"] == "redis"]
-        server_pid = record["pid"]
-        starting = [r["pid"] for r in state["services"].values() if r["service"] == "ollama"]
-        assert proc.poll() is None, "`up` finished before the interrupt: the test proves nothing"
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+
+        def records() -> dict[str, dict]:
+            state = json.loads((private_state_dir / "stack.json").read_text())
+            return {r["service"]: r for r in state["services"].values()}
+
+        server_pid = records()["redis"]["pid"]
+        # Freeze the LLM server `up` is starting (its record names it, with its identity), so
+        # `up` is provably still waiting when the interrupt lands, however fast the machine.
+        llm = wait_for_condition(
+            lambda: records().get("ollama", {}).get("pid"), timeout=60, message="LLM spawned"
+        )
+        assert records()["ollama"]["state"] == "starting"
+        os.kill(llm, signal.SIGSTOP)
+        starting = [llm]
+        try:
+            assert proc.poll() is None, "`up` finished before the interrupt: proves nothing"
+            proc.send_signal(signal.SIGINT)
+        finally:
+            os.kill(llm, signal.SIGCONT)
+        _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
         last = err.strip().splitlines()[-1]
