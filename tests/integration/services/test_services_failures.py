@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from tests.utils._services.health import check
+from tests.utils._services.polling import poll
 from tests.utils._services.registry import pid_alive
 from tests.utils._services.settings import REPO_ROOT
 from tests.utils._services.stack import PortOccupiedError, ServiceDiedError
@@ -28,11 +29,8 @@ pytestmark = pytest.mark.requires_services("redis")  # binaries present <=> redi
 
 
 def _wait(predicate, timeout_s: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout_s}s")
-        threading.Event().wait(0.02)
+    if not poll(predicate, timeout_s):
+        raise AssertionError(f"{what} not reached within {timeout_s}s")
 
 
 def test_service_killed_mid_run_is_detected_with_a_clear_error(private_stack) -> None:
@@ -44,8 +42,11 @@ def test_service_killed_mid_run_is_detected_with_a_clear_error(private_stack) ->
     _wait(lambda: not pid_alive(status.pid, None), what="redis death")
     with pytest.raises(ServiceDiedError, match=rf"redis \(local, pid {status.pid}\) died"):
         stack.verify("redis")
+    # The port is free again, so on a shared machine another process may take it at once
+    # (CI saw a reset from a neighbour's listener): the claim is "unhealthy, with a reason".
     report = check(stack.settings["redis"])
-    assert not report.healthy and "refused" in (report.reason or "").lower()
+    assert not report.healthy and report.reason
+    assert report.endpoint == f"127.0.0.1:{stack.settings['redis'].port}"
 
 
 def test_port_held_by_a_foreign_process_names_the_holder(private_stack) -> None:
