@@ -340,3 +340,24 @@ def test_threads_of_one_process_never_lose_each_others_updates(tmp_path) -> None
     data = reg.read()
     assert len(data["services"]) == 90 and len(data["runs"]) == 6
     assert all(len(members) == 15 for members in data["runs"].values())
+
+
+def test_a_private_state_dir_once_removed_is_never_recreated(tmp_path) -> None:
+    from tests.utils._services.registry import StateDirGoneError
+    from tests.utils._services.stack import make_private_state_dir
+
+    settings = load_settings({"KAIZEN_TEST_STATE_DIR": str(tmp_path / "shared")})
+    private = make_private_state_dir(settings)
+    assert (private / "owner").is_file()  # never visible without its owner file
+    assert not [p for p in private.parent.iterdir() if p.name.startswith(".")]
+    stack = Stack(settings=load_settings({"KAIZEN_TEST_STATE_DIR": str(private)}))
+    stack.reap()
+    for child in private.iterdir():
+        child.unlink()
+    private.rmdir()  # as the fixture's teardown or a reaper does
+    with pytest.raises(StateDirGoneError, match="no longer exists"):
+        stack.reap()
+    assert not private.exists()
+    shared = Stack(settings=settings)  # the shared directory is made on demand, as before
+    shared.reap()
+    assert settings.state_dir.is_dir()

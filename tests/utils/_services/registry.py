@@ -53,6 +53,17 @@ class StateFileError(RuntimeError):
         self.problem = problem
 
 
+class StateDirGoneError(RuntimeError):
+    """A private stack's state directory was removed; it is not silently recreated."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"private state directory {path} no longer exists (its stack was torn down or "
+            "reaped); make a new one with make_private_state_dir()"
+        )
+        self.path = path
+
+
 @dataclass
 class ProcessRecord:
     """A server process the toolkit started (or is starting: state "starting")."""
@@ -238,7 +249,10 @@ def find_processes_using(path: str) -> list[int]:
 class Registry:
     """Lock + JSON state in the shared state directory."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, create: bool = True) -> None:
+        #: False for a private stack's directory: once its owner (or a reaper) removed it,
+        #: recreating it would leave a directory with no owner file that nobody reaps.
+        self._create = create
         #: Serialises this process's read-modify-write cycles: the file lock keeps other
         #: processes out, but the stack's threads (one per service) share one lock holder.
         self._mutex = threading.RLock()
@@ -248,9 +262,15 @@ class Registry:
         self._lock: Any = None
 
     def ensure_dir(self) -> None:
+        if not self._create and not self.state_dir.is_dir():
+            raise StateDirGoneError(self.state_dir)
         # 0755: the postgres/mysql users must traverse it to reach their data directories.
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
         os.chmod(self.state_dir, 0o755)
+
+    def can_lock(self) -> bool:
+        """False only for a private directory that is gone (see StateDirGoneError)."""
+        return self._create or self.state_dir.is_dir()
 
     @contextmanager
     def locked(self, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:

@@ -121,7 +121,9 @@ class Stack:
         progress: Any = None,
     ) -> None:
         self.settings = settings or load_settings()
-        self.registry = Registry(self.settings.state_dir)
+        self.registry = Registry(
+            self.settings.state_dir, create=self.settings.state_dir.parent.name != PRIVATE_DIR
+        )
         self.owner_kind = owner_kind
         self.run_id = run_id or f"proc-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._joined: set[str] = set()
@@ -248,6 +250,8 @@ class Stack:
             return {}
         self._released = True
         outcome: dict[str, str] = {}
+        if not self.registry.can_lock():
+            return outcome  # a private directory already torn down: it was stopped with it
         with self.registry.locked():
             for run_id in sorted(self._joined):
                 if self.registry.leave(run_id, self.member):
@@ -554,10 +558,14 @@ def make_private_state_dir(settings: Settings) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     for folder in (settings.state_dir, parent):  # the postgres/mysql users must traverse
         os.chmod(folder, 0o755)
-    path = parent / uuid.uuid4().hex[:12]
-    path.mkdir(mode=0o755)
-    os.chmod(path, 0o755)
-    (path / _OWNER_FILE).write_text(new_member(), encoding="ascii")
+    name = uuid.uuid4().hex[:12]
+    # Made under a temporary name and renamed: no reader ever sees it without its owner.
+    building = parent / f".{name}.new"
+    building.mkdir(mode=0o755)
+    os.chmod(building, 0o755)
+    (building / _OWNER_FILE).write_text(new_member(), encoding="ascii")
+    path = parent / name
+    building.rename(path)
     return path
 
 

@@ -2,7 +2,9 @@
 
 Used by this project's tests and benchmarks, and usable by the service stack: the server
 prints its ready line only once the model is warm and the port listens, so waiting for that
-line (with a deadline) is an honest readiness check.
+line (with a deadline) is an honest readiness check. Each server is recorded in the toolkit's
+state file (before the spawn, like the stack's own servers), so a starter killed by SIGKILL
+leaves a server the next run's reap stops by its verified identity.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import READY_PREFIX, REPO_ROOT, server_command
 
@@ -31,6 +34,7 @@ class RunningServer:
     process: subprocess.Popen[str]
     log_path: Path
     ready_s: float
+    _record: Any = field(default=None, repr=False)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -53,15 +57,21 @@ def start_server(
     log_path = log_dir / f"ollama-server-{port}.log"
     argv = server_command("127.0.0.1", port, embeddings=embeddings)
     started = time.perf_counter()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            argv,
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            start_new_session=True,
-        )
+    record = _Record.before_spawn(port)
+    try:
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                argv,
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                start_new_session=True,
+            )
+    except BaseException:
+        record.forget()
+        raise
+    record.spawned(process.pid, argv)
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
@@ -70,7 +80,7 @@ def start_server(
             lines.put(line)
 
     threading.Thread(target=pump, daemon=True).start()
-    server = RunningServer(f"http://127.0.0.1:{port}", port, process, log_path, 0.0)
+    server = RunningServer(f"http://127.0.0.1:{port}", port, process, log_path, 0.0, record)
     deadline = started + START_DEADLINE_S
     while time.perf_counter() < deadline:
         try:
@@ -99,4 +109,52 @@ def stop_server(server: RunningServer) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(STOP_DEADLINE_S)
+    if server._record is not None:
+        server._record.forget()
     return int(process.returncode)
+
+
+class _Record:
+    """This server's entry in the toolkit's state file, as a run of its own with this
+    process as its only member: once this process is gone, the reap stops the server."""
+
+    def __init__(self, port: int) -> None:
+        from tests.utils._services.registry import ProcessRecord, Registry, new_member, now_iso
+        from tests.utils._services.settings import load_settings
+
+        self.registry = Registry(load_settings().state_dir)
+        self.member = new_member()
+        self.run_id = f"ollama-server-{port}-{self.member.split(':')[-1]}"
+        self.rec = ProcessRecord(
+            service="ollama-server",
+            endpoint=f"127.0.0.1:{port}",
+            backend="local",
+            pid=None,
+            owner_kind="run",
+            run_id=self.run_id,
+            started_at=now_iso(),
+            start_ms=0.0,
+            state="starting",
+            starter=self.member,
+        )
+
+    @classmethod
+    def before_spawn(cls, port: int) -> _Record:
+        record = cls(port)
+        with record.registry.locked():
+            record.registry.join(record.run_id, record.member)
+            record.registry.put(record.rec)
+        return record
+
+    def spawned(self, pid: int, argv: list[str]) -> None:
+        from tests.utils._services.identity import identify
+
+        self.rec.pid, self.rec.identity, self.rec.command = pid, identify(pid), list(argv)
+        self.rec.state, self.rec.starter = "running", None
+        with self.registry.locked():
+            self.registry.put(self.rec)
+
+    def forget(self) -> None:
+        with self.registry.locked():
+            self.registry.remove(self.rec.key)
+            self.registry.leave(self.run_id, self.member)
