@@ -45,6 +45,7 @@ _ERRORS = (
     "WorkflowExecutionError",
     "ProviderError",
     "ProviderNotFoundError",
+    "ProviderNotAllowedError",
     "ProviderConnectionError",
     "ProviderTimeoutError",
     "ModelNotFoundError",

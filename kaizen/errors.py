@@ -202,6 +202,11 @@ class ModelNotFoundError(ProviderError, LookupError):
     """The server is up but does not serve the requested model."""
 
 
+class ProviderNotAllowedError(ProviderError, PermissionError):
+    """`register_provider` refused a factory not marked as real while
+    `kaizen.providers.ALLOW_FAKE_PROVIDERS` is False (a test tier that must use real servers)."""
+
+
 class ProviderResponseError(ProviderError):
     """The server answered with an error status or an unusable body."""
 

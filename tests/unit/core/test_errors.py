@@ -19,6 +19,7 @@ from kaizen import errors as E
         (E.NodeExecutionError, (E.KaizenError,)),
         (E.WorkflowExecutionError, (E.KaizenError,)),
         (E.ProviderNotFoundError, (E.ProviderError, LookupError)),
+        (E.ProviderNotAllowedError, (E.ProviderError, PermissionError)),
         (E.ProviderConnectionError, (E.ProviderError, ConnectionError)),
         (E.ProviderTimeoutError, (E.ProviderError, TimeoutError)),
         (E.ModelNotFoundError, (E.ProviderError, LookupError)),
