@@ -282,3 +282,67 @@ def test_llm_server_killed_mid_stream(private_llm_server) -> None:
                 os.kill(server.process.pid, signal.SIGKILL)
                 assert server.process.wait(30) == -signal.SIGKILL
     assert len(chunks) >= 2
+
+
+def test_a_tool_worker_answers_from_postgres_and_audits_every_call(
+    llm_agent, audit_store, postgres_test_db
+) -> None:
+    """The enterprise team with a tool-using worker: each tool call runs a fixed query on a
+    real PostgreSQL table (the model supplies only the bound parameter), is an audit entry
+    whose recorded result is exactly what the database returns for those arguments, and
+    the trail stays verifiable and compliant."""
+    from kaizen.agent import TOOL_CALL
+    from kaizen.dataflow import PostgresDatabase, PostgresQueryNode
+    from kaizen.tools import render_result
+    from kaizen.tools.nodes import node_tool
+
+    query = 'SELECT qty FROM "inventory" WHERE sku = %s'
+    with PostgresDatabase(postgres_test_db.url) as db:
+        db.execute('CREATE TABLE "inventory" (sku text PRIMARY KEY, qty integer NOT NULL)')
+        db.transaction(
+            [
+                ('INSERT INTO "inventory" VALUES (%s, %s)', [s, q])
+                for s, q in [("A-1", 4), ("B-2", 9)]
+            ]
+        )
+    stock = node_tool(
+        PostgresQueryNode("stock", {"connection": postgres_test_db.url, "query": query}),
+        name="stock_level",
+        description="Units in stock for a product SKU.",
+        parameters={"sku": str},
+    )
+    k = Kaizen({"audit_enabled": True, "audit_retention_days": 400})
+    trail = k.attach_audit(AuditTrail(audit_store))
+    clerk = llm_agent(k, "clerk", "task -> answer", tools=[stock], max_steps=3, seed=3)
+    llm_agent(k, "supervisor", "results -> summary")
+    team = k.create_agent_team("stock", [clerk.agent_id], supervisor="supervisor", max_attempts=1)
+    tasks = [
+        {"task": f"How many units of SKU {sku} are in stock? Call the stock_level tool."}
+        for sku in ("A-1", "B-2")
+    ]
+
+    # A small base model may keep calling the tool until max_steps: then the team fails,
+    # typed, naming the limit; either way every call it made must be real and audited.
+    try:
+        steps = team.run(tasks=tasks).steps
+    except CoordinationError as exc:
+        steps = exc.steps
+        assert "ToolLoopLimitError" in str(exc) and "max_steps=3" in str(exc), exc
+    assert [s.agent_id for s in steps if s.role == "worker"] == ["clerk", "clerk"]
+    for step in steps:
+        assert step.status == "ok" or "max_steps" in (step.error or ""), step
+        if step.status == "ok" and step.role == "worker":
+            assert isinstance(step.outputs["answer"], str)
+
+    calls = trail.entries(TOOL_CALL)
+    assert calls, "the tool worker never called its tool on two tasks that ask for it"
+    with PostgresDatabase(postgres_test_db.url) as db:
+        for entry in calls:  # the recorded result is the real table's answer to those args
+            assert (entry.actor, entry.action) == ("clerk", "stock_level")
+            sku = entry.payload["arguments"]["sku"]
+            assert isinstance(sku, str)
+            expected = render_result(list(db.execute(query, [sku]).rows))
+            assert entry.outcome == "ok" and entry.payload["result"] == expected, entry.payload
+    _assert_chain_complete(trail, audit_store)
+    report = generate_compliance_report(trail, k.config)
+    assert report.compliant, report.to_text()

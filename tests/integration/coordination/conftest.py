@@ -10,7 +10,7 @@ from kaizen import Kaizen
 def llm_agent(ollama_service: Any) -> Callable[..., Any]:
     """Agents on the stack's real LLM: tiny budgets, generous timeouts (the machine is slow)."""
 
-    def make(k: Kaizen, agent_id: str, signature: str, **cfg: Any) -> Any:
+    def make(k: Kaizen, agent_id: str, signature: str, tools: Any = None, **cfg: Any) -> Any:
         config = {
             "model": ollama_service.settings.model,
             "provider": "ollama",
@@ -22,6 +22,6 @@ def llm_agent(ollama_service: Any) -> Callable[..., Any]:
             "max_retries": 2,
             **cfg,
         }
-        return k.create_agent(agent_id, config, signature=signature)
+        return k.create_agent(agent_id, config, signature=signature, tools=tools)
 
     return make
