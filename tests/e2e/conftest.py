@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ class PrivatePostgres:
 
     dsn: str
     started: Any  # tests.utils._services.local.Started
+    record: Any  # tests.utils._services.registry.OwnRecord: reaped if this run dies
     restarts: int = 0
     pids: list[int] = field(default_factory=list)
 
@@ -67,6 +67,7 @@ class PrivatePostgres:
             stop_signal=self.started.stop_signal,
         )
         self.pids.append(popen.pid)
+        self.record.spawned(popen.pid, self.started.command)
         self.restarts += 1
 
         def ready() -> bool:
@@ -86,26 +87,36 @@ class PrivatePostgres:
 
 @pytest.fixture
 def private_postgres(pytestconfig: pytest.Config) -> Iterator[PrivatePostgres]:
+    """In a private state directory with its record written before the spawn: should this
+    run be killed, the next run's reap stops the server and removes its data."""
     from tests.utils._services import local
+    from tests.utils._services.registry import OwnRecord, stop_process
     from tests.utils._services.settings import load_settings, postgres_url
+    from tests.utils._services.stack import make_private_state_dir
 
     port = free_port()
     settings = load_settings({**os.environ, "KAIZEN_TEST_POSTGRES_PORT": str(port)})["postgresql"]
-    root = Path(tempfile.mkdtemp(prefix="kzt-e2e-pg-"))
-    os.chmod(root, 0o755)  # the postgres system user must reach its data directory
+    root = make_private_state_dir(load_settings())
+    base = root / "data" / f"postgresql-{port}"
+    record = OwnRecord(root, "postgresql", settings.endpoint, base, create=False)
     try:
-        started = local.start(settings, root / "data" / f"postgresql-{port}", START_TIMEOUT_S)
+        started = local.start(settings, base, START_TIMEOUT_S, on_spawn=record.spawned)
     except (local.LocalUnavailable, local.LocalStartError) as exc:
+        if record.record.pid is not None:  # spawned, then failed: stop it by its identity
+            stop_process(record.record)
+        record.forget()
         shutil.rmtree(root, ignore_errors=True)
         reason = f"private postgresql on 127.0.0.1:{port} unavailable: {exc}"
         if strict_services(pytestconfig):
             pytest.fail(reason)
         pytest.skip(reason)
-    server = PrivatePostgres(postgres_url(settings), started, pids=[started.popen.pid])
+    record.spawned(started.popen.pid, started.command)
+    server = PrivatePostgres(postgres_url(settings), started, record, pids=[started.popen.pid])
     try:
         yield server
     finally:
         server.started.terminate()
+        record.forget()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -124,7 +135,4 @@ def private_llm_server(pytestconfig: pytest.Config, tmp_path: Path) -> Iterator[
     try:
         yield server
     finally:
-        if server.process.poll() is None:
-            stop_server(server)
-        else:
-            server.process.wait()
+        stop_server(server)  # also when the test killed it: drops its record

@@ -361,3 +361,43 @@ def test_a_private_state_dir_once_removed_is_never_recreated(tmp_path) -> None:
     shared = Stack(settings=settings)  # the shared directory is made on demand, as before
     shared.reap()
     assert settings.state_dir.is_dir()
+
+
+_HAND_STARTER = """
+import subprocess, sys, threading
+from tests.utils._services.registry import OwnRecord
+from tests.utils._services.settings import load_settings
+from tests.utils._services.stack import make_private_state_dir
+root = make_private_state_dir(load_settings())
+record = OwnRecord(root, "ollama-server", "127.0.0.1:1", create=False)
+child = subprocess.Popen([sys.executable, "-c", "import threading; threading.Event().wait(120)"])
+record.spawned(child.pid, ["idle"])
+print(child.pid, root, flush=True)
+threading.Event().wait(120)
+"""
+
+
+def test_a_hand_started_server_of_a_killed_owner_is_stopped_by_the_next_reap(tmp_path) -> None:
+    from tests.utils._services.polling import poll
+    from tests.utils._services.settings import REPO_ROOT
+    from tests.utils._services.stack import reap_private_stacks
+
+    env = {**os.environ, "KAIZEN_TEST_STATE_DIR": str(tmp_path / "shared")}
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _HAND_STARTER], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE
+    )
+    assert owner.stdout is not None
+    pid_text, root = owner.stdout.readline().decode().split()
+    pid = int(pid_text)
+    ident = identify(pid)
+    try:
+        assert not reap_private_stacks(load_settings(env))  # its owner is alive: untouched
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(10)
+        assert pid_alive(pid, ident)  # orphaned
+        outcome = reap_private_stacks(load_settings(env))
+        assert poll(lambda: not pid_alive(pid, ident), 10), outcome
+        assert not Path(root).exists(), outcome
+    finally:
+        if pid_alive(pid, ident):
+            os.kill(pid, signal.SIGKILL)

@@ -30,6 +30,7 @@ from .identity import (
     ProcessIdentity,
     Verdict,
     current_process,
+    identify,
     pid_running,
     verify,
 )
@@ -463,3 +464,52 @@ def now_iso() -> str:
 
 def monotonic_ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
+
+
+class OwnRecord:
+    """A server that a test or script starts by hand, recorded as the stack records its own:
+    written before the spawn, in a run of its own whose only member is this process, so the
+    next run's reap stops it by its verified identity once this process is gone."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        service: str,
+        endpoint: str,
+        data_dir: Path | None = None,
+        *,
+        create: bool = True,
+    ) -> None:
+        self.registry = Registry(state_dir, create=create)
+        self.member = new_member()
+        self.run_id = f"own-{service}-{self.member.rsplit(':', 1)[-1]}"
+        self.record = ProcessRecord(
+            service=service,
+            endpoint=endpoint,
+            backend="local",
+            pid=None,
+            owner_kind="run",
+            run_id=self.run_id,
+            started_at=now_iso(),
+            start_ms=0.0,
+            data_dir=str(data_dir) if data_dir is not None else None,
+            state="starting",
+            starter=self.member,
+        )
+        with self.registry.locked():
+            self.registry.join(self.run_id, self.member)
+            self.registry.put(self.record)
+
+    def spawned(self, pid: int, command: list[str]) -> None:
+        """The server's PID (again after a restart in place), with its start identity."""
+        rec = self.record
+        rec.pid, rec.identity, rec.command = pid, identify(pid), list(command)
+        rec.state, rec.starter = "running", None
+        with self.registry.locked():
+            self.registry.put(rec)
+
+    def forget(self) -> None:
+        """The server is stopped (by its owner): drop the record and leave the run."""
+        with self.registry.locked():
+            self.registry.remove(self.record.key)
+            self.registry.leave(self.run_id, self.member)

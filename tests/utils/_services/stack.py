@@ -237,6 +237,12 @@ class Stack:
             recs = [r for r in self.registry.records(data).values() if r.service in wanted]
             return self._stop(recs)
 
+    def stop_all(self) -> dict[str, str]:
+        """Stop every recorded server, the stack's own and hand-started ones (OwnRecord):
+        what a private stack of a dead owner left behind."""
+        with self.registry.locked():
+            return self._stop(list(self.registry.records().values()))
+
     def stop_run(self, run_id: str) -> dict[str, str]:
         """Stop every recorded server that `run_id` started (an interrupted `up`)."""
         with self.registry.locked():
@@ -590,7 +596,7 @@ def reap_private_stacks(settings: Settings) -> dict[str, str]:
             continue  # being created right now, or not ours: leave it
         stack = Stack(settings=replace(settings, state_dir=path), owner_kind="cli")
         try:
-            stopped = stack.down()
+            stopped = stack.stop_all()
         except Exception as exc:  # a corrupt private state: report, keep the directory
             outcome[f"private {path.name}"] = f"left alone: {exc}"
             continue

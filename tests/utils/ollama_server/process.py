@@ -57,7 +57,7 @@ def start_server(
     log_path = log_dir / f"ollama-server-{port}.log"
     argv = server_command("127.0.0.1", port, embeddings=embeddings)
     started = time.perf_counter()
-    record = _Record.before_spawn(port)
+    record = _own_record(port)
     try:
         with log_path.open("w") as log:
             process = subprocess.Popen(
@@ -114,47 +114,8 @@ def stop_server(server: RunningServer) -> int:
     return int(process.returncode)
 
 
-class _Record:
-    """This server's entry in the toolkit's state file, as a run of its own with this
-    process as its only member: once this process is gone, the reap stops the server."""
+def _own_record(port: int) -> Any:
+    from tests.utils._services.registry import OwnRecord
+    from tests.utils._services.settings import load_settings
 
-    def __init__(self, port: int) -> None:
-        from tests.utils._services.registry import ProcessRecord, Registry, new_member, now_iso
-        from tests.utils._services.settings import load_settings
-
-        self.registry = Registry(load_settings().state_dir)
-        self.member = new_member()
-        self.run_id = f"ollama-server-{port}-{self.member.split(':')[-1]}"
-        self.rec = ProcessRecord(
-            service="ollama-server",
-            endpoint=f"127.0.0.1:{port}",
-            backend="local",
-            pid=None,
-            owner_kind="run",
-            run_id=self.run_id,
-            started_at=now_iso(),
-            start_ms=0.0,
-            state="starting",
-            starter=self.member,
-        )
-
-    @classmethod
-    def before_spawn(cls, port: int) -> _Record:
-        record = cls(port)
-        with record.registry.locked():
-            record.registry.join(record.run_id, record.member)
-            record.registry.put(record.rec)
-        return record
-
-    def spawned(self, pid: int, argv: list[str]) -> None:
-        from tests.utils._services.identity import identify
-
-        self.rec.pid, self.rec.identity, self.rec.command = pid, identify(pid), list(argv)
-        self.rec.state, self.rec.starter = "running", None
-        with self.registry.locked():
-            self.registry.put(self.rec)
-
-    def forget(self) -> None:
-        with self.registry.locked():
-            self.registry.remove(self.rec.key)
-            self.registry.leave(self.run_id, self.member)
+    return OwnRecord(load_settings().state_dir, "ollama-server", f"127.0.0.1:{port}")
