@@ -252,16 +252,20 @@ def test_ctrl_c_during_up_stops_what_it_started(private_state_dir) -> None:
         llm = wait_for_condition(
             lambda: records().get("ollama", {}).get("pid"), timeout=60, message="LLM spawned"
         )
-        assert records()["ollama"]["state"] == "starting"
         os.kill(llm, signal.SIGSTOP)
         starting = [llm]
         try:
+            # Read after the freeze: still "starting" means `up` has not finished its health
+            # check, and everything left for it to do (that check, then `status`) needs the
+            # frozen server, so it is provably waiting when the interrupt lands. (Read
+            # before the freeze, a descheduled test let `up` finish first: exit 0.)
+            assert records()["ollama"]["state"] == "starting", "`up` got there first"
             assert proc.poll() is None, "`up` finished before the interrupt: proves nothing"
             proc.send_signal(signal.SIGINT)
         finally:
             os.kill(llm, signal.SIGCONT)
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (out, err)
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
         last = err.strip().splitlines()[-1]
         assert last.startswith("interrupted; stopped what this command started ("), err
