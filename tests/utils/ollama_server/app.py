@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
-from . import protocol
+from . import openai_compat, protocol
 from .embeddings import EmbeddingModel
 from .engine import Engine, EngineError, Result
 from .models import ModelInfo
@@ -31,6 +32,29 @@ MAX_BODY = 16 * 1024 * 1024
 _LINGER_S = 1.0
 _LINGER_BYTES = 1024 * 1024
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
+class NativeShape:
+    """Ollama's own wire format. The routes build Ollama's answers, and a shape writes them:
+    this one as they are, ``openai_compat``'s as OpenAI's (one generation path for both)."""
+
+    stream_type = "application/x-ndjson"
+    sse = False  # OpenAI's server-sent events (see openai_compat)
+
+    def whole(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    def chunk(self, obj: dict[str, Any]) -> bytes:
+        return protocol.ndjson(obj)
+
+    def error(self, status: int, message: str) -> dict[str, Any]:
+        return {"error": message}
+
+    def stream_error(self, status: int, message: str) -> bytes:
+        return protocol.ndjson({"error": message})
+
+
+NATIVE = NativeShape()
 
 
 @dataclass
@@ -126,11 +150,13 @@ class _Handler(BaseHTTPRequestHandler):
     _streaming = False  # ... and it is a chunked NDJSON stream
     _raw_body = b""
     _linger = False  # closing after an error: drain input first (see finish)
+    _shape: NativeShape | openai_compat.OpenAIShape = NATIVE  # this answer's wire format
 
     # -- plumbing ---------------------------------------------------------------------
     def handle_one_request(self) -> None:
         self._responded = self._streaming = self._linger = False
         self._raw_body = b""
+        self._shape = NATIVE
         super().handle_one_request()
 
     def send_response(self, code: int, message: str | None = None) -> None:
@@ -190,7 +216,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(obj).encode(), "application/json; charset=utf-8")
 
     def _error(self, status: int, message: str) -> None:
-        self._json(status, {"error": message})
+        self._json(status, self._shape.error(status, message))
+
+    def _answer(self, obj: dict[str, Any]) -> None:
+        """A whole 200 answer, built in Ollama's shape, written in this request's shape."""
+        self._json(200, self._shape.whole(obj))
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        """One streamed object (Ollama's shape) in this request's shape."""
+        data = self._shape.chunk(obj)
+        if data:  # an empty HTTP chunk would end the body
+            self._write_chunk(data)
 
     def _fail(self, status: int, message: str) -> None:
         """Answer an error, or, if a streamed answer already began, end it with one."""
@@ -199,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.close_connection = True
         if self._streaming:
-            self._write_chunk(protocol.ndjson({"error": message}))
+            self._write_chunk(self._shape.stream_error(status, message))
             self._end_stream()
 
     def _read_body(self) -> dict[str, Any]:
@@ -207,6 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, routes: dict[str, Any]) -> None:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        if path.startswith("/v1/"):
+            self._shape = openai_compat.ERRORS  # OpenAI's error objects from the start
         try:
             self._raw_body = protocol.read_body(
                 self.rfile,
@@ -215,6 +253,10 @@ class _Handler(BaseHTTPRequestHandler):
                 MAX_BODY,
             )
             handler = routes.get(path)
+            if handler is None and path.startswith("/v1/models/"):
+                handler = _Handler.v1_model if routes is _GET_ROUTES else None
+                if handler is None:
+                    raise RequestError(405, f"405 method not allowed: {self.command} {path}")
             if handler is None:
                 if path in _GET_ROUTES.keys() | _POST_ROUTES.keys() | _DELETE_ROUTES.keys():
                     raise RequestError(405, f"405 method not allowed: {self.command} {path}")
@@ -344,14 +386,19 @@ class _Handler(BaseHTTPRequestHandler):
                 done["message"] = {"role": "assistant", "content": ""}
             for key in ("prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration"):
                 done.pop(key)
-            self._json(200, done)
+            if job.stream and self._shape.sse:  # Ollama's /v1 sends it as a one-event stream
+                self._start_stream()
+                self._emit(done)
+                self._end_stream()
+            else:
+                self._answer(done)
             return
         if job.tools:
             self._tool_generation(job)
             return
         if not job.stream:
             result = state.engine.generate(job.prompt, job.sampling)
-            self._json(200, protocol.final(job.model, result, chat=chat, text=result.text))
+            self._answer(protocol.final(job.model, result, chat=chat, text=result.text))
             return
         self._stream_generation(job, chat=chat)
 
@@ -367,13 +414,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not job.stream:
             done = protocol.final(job.model, result, chat=True, text="")
             done["message"] = message
-            self._json(200, done)
+            self._answer(done)
             return
         first = protocol.chunk(job.model, "", chat=True)
         first["message"] = message
         self._start_stream()
-        self._write_chunk(protocol.ndjson(first))
-        self._write_chunk(protocol.ndjson(protocol.final(job.model, result, chat=True, text="")))
+        self._emit(first)
+        self._emit(protocol.final(job.model, result, chat=True, text=""))
         self._end_stream()
 
     def _stream_generation(self, job: protocol.GenerationJob, *, chat: bool) -> None:
@@ -386,7 +433,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if not started:
                     self._start_stream()
                     started = True
-                self._write_chunk(protocol.ndjson(protocol.chunk(job.model, text, chat=chat)))
+                self._emit(protocol.chunk(job.model, text, chat=chat))
                 return True
             except _CLIENT_GONE:
                 self.close_connection = True
@@ -397,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
         except EngineError as exc:
             if not started:
                 raise
-            self._write_chunk(protocol.ndjson({"error": str(exc)}))
+            self._write_chunk(self._shape.stream_error(exc.status, str(exc)))
             self._end_stream()
             return
         if result.done_reason == "cancelled":
@@ -405,13 +452,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not started:
             self._start_stream()
-        self._write_chunk(protocol.ndjson(protocol.final(job.model, result, chat=chat, text="")))
+        self._emit(protocol.final(job.model, result, chat=chat, text=""))
         self._end_stream()
 
     def _start_stream(self) -> None:
         self._streaming = True
         self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Content-Type", self._shape.stream_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
 
@@ -425,13 +472,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- embeddings -------------------------------------------------------------------
     def embed(self) -> None:
-        self._embedding(legacy=False)
+        self._embedding(protocol.parse_embed(self._read_body(), legacy=False))
 
     def embeddings(self) -> None:
-        self._embedding(legacy=True)
+        self._embedding(protocol.parse_embed(self._read_body(), legacy=True))
 
-    def _embedding(self, *, legacy: bool) -> None:
-        job = protocol.parse_embed(self._read_body(), legacy=legacy)
+    def _embedding(self, job: protocol.EmbedJob) -> None:
         state = self.server.state
         info = state.resolve(job.model)
         if "embedding" not in info.capabilities:
@@ -454,19 +500,38 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             state.keep(info, job.keep_alive)
         vectors = [protocol.truncate_dimensions(v, job.dimensions) for v in vectors]
-        if legacy:
-            self._json(200, {"embedding": vectors[0]})
+        if job.legacy:
+            self._answer({"embedding": vectors[0]})
             return
-        self._json(
-            200,
+        self._answer(
             {
                 "model": job.model,
                 "embeddings": vectors,
                 "total_duration": elapsed,
                 "load_duration": 0,
                 "prompt_eval_count": tokens,
-            },
+            }
         )
+
+    # -- the OpenAI-compatible routes: openai_compat translates, the paths above run -----
+    def v1_models(self) -> None:
+        self._json(200, openai_compat.model_list(self.server.state.models()))
+
+    def v1_model(self) -> None:
+        name = unquote(self.path.split("?", 1)[0].rstrip("/").removeprefix("/v1/models/"))
+        self._json(200, openai_compat.model_entry(name, self.server.state.resolve(name)))
+
+    def v1_chat(self) -> None:
+        job, self._shape = openai_compat.parse_chat(self._read_body())
+        self._generation(job, chat=True)
+
+    def v1_completions(self) -> None:
+        job, self._shape = openai_compat.parse_completion(self._read_body())
+        self._generation(job, chat=False)
+
+    def v1_embeddings(self) -> None:
+        job, self._shape = openai_compat.parse_embeddings(self._read_body())
+        self._embedding(job)
 
 
 _GET_ROUTES = {
@@ -474,6 +539,7 @@ _GET_ROUTES = {
     "/api/version": _Handler.version,
     "/api/tags": _Handler.tags,
     "/api/ps": _Handler.ps,
+    "/v1/models": _Handler.v1_models,
 }
 _POST_ROUTES = {
     "/api/show": _Handler.show,
@@ -485,5 +551,8 @@ _POST_ROUTES = {
     "/api/create": _Handler.unsupported,
     "/api/copy": _Handler.unsupported,
     "/api/push": _Handler.unsupported,
+    "/v1/chat/completions": _Handler.v1_chat,
+    "/v1/completions": _Handler.v1_completions,
+    "/v1/embeddings": _Handler.v1_embeddings,
 }
 _DELETE_ROUTES = {"/api/delete": _Handler.unsupported}

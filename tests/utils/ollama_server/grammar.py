@@ -151,6 +151,21 @@ class _Builder:
         self._by_body[body] = name
         return name
 
+    def grammar(self, root: str, length: int) -> Grammar:
+        lines = [f"root ::= {root}"] + [f"{name} ::= {body}" for name, body in self.rules.items()]
+        return Grammar("\n".join(lines) + "\n", length, self.string_max)
+
+    def format_value(self, fmt: str | dict[str, Any] | None) -> tuple[str, int]:
+        """A ``format`` value: ``"json"``, a schema, or (None) a plain string."""
+        if fmt is None:
+            return self.string({}, "$", 0)
+        if fmt == "json":
+            return self.generic_object("$")
+        if not isinstance(fmt, dict):
+            raise GrammarError("$", f'must be "json" or a JSON Schema object, got {fmt!r}')
+        self.root_schema = fmt
+        return self.visit(fmt, "$")
+
     # -- dispatch -----------------------------------------------------------------------
     def visit(self, schema: Any, path: str, ref_depth: int = 0) -> tuple[str, int]:
         if schema is True or schema == {}:
@@ -505,16 +520,8 @@ def _int_bounds(schema: dict[str, Any], path: str) -> tuple[int | None, int | No
 
 
 def _build(fmt: str | dict[str, Any], string_max: int) -> Grammar:
-    if fmt == "json":
-        builder = _Builder({}, string_max)
-        root, length = builder.generic_object("$")
-    elif isinstance(fmt, dict):
-        builder = _Builder(fmt, string_max)
-        root, length = builder.visit(fmt, "$")
-    else:
-        raise GrammarError("$", f'must be "json" or a JSON Schema object, got {fmt!r}')
-    lines = [f"root ::= {root}"] + [f"{name} ::= {body}" for name, body in builder.rules.items()]
-    return Grammar("\n".join(lines) + "\n", length, string_max)
+    builder = _Builder({}, string_max)
+    return builder.grammar(*builder.format_value(fmt))
 
 
 def _fit(build: Callable[[int], Grammar], budget: int | None, string_max: int) -> Grammar:
@@ -558,9 +565,11 @@ def grammar_for_tools(
     *,
     budget: int | None = None,
     string_max: int = DEFAULT_STRING_MAX,
+    answer: bool = True,
 ) -> Grammar:
     """Either a call ``{"name":<tool>,"arguments":<its parameters>}`` to one of ``tools``
-    (name, parameters schema), or an answer ``{"content":<text, or the format's value>}``.
+    (name, parameters schema), or, unless ``answer`` is off (OpenAI's ``tool_choice``
+    "required" or a named tool), an answer ``{"content":<text, or the format's value>}``.
 
     Why an answer is wrapped in JSON too: the model then chooses between calling and
     answering at one token (``name`` or ``content``), and the answer stays bounded, so
@@ -569,11 +578,11 @@ def grammar_for_tools(
     """
     if not tools:
         raise GrammarError("tools", "at least one tool is required")
-    return _fit(lambda n: _build_tools(tools, fmt, n), budget, string_max)
+    return _fit(lambda n: _build_tools(tools, fmt, n, answer), budget, string_max)
 
 
 def _build_tools(
-    tools: Sequence[tuple[str, dict[str, Any]]], fmt: str | dict[str, Any] | None, string_max: int
+    tools: Sequence[tuple[str, dict[str, Any]]], fmt: Any, string_max: int, answer: bool
 ) -> Grammar:
     builder = _Builder({}, string_max)
     options: list[tuple[str, int]] = []
@@ -582,19 +591,9 @@ def _build_tools(
         args, args_len = builder.visit(parameters, f"tools[{i}].function.parameters")
         head = '{"name":' + _compact(name) + ',"arguments":'
         options.append((f"{literal(head)} {args} {literal('}')}", len(head) + args_len + 1))
-    if fmt is None:
-        answer = builder.string({}, "$", 0)
-    elif fmt == "json":
-        answer = builder.generic_object("$")
-    elif isinstance(fmt, dict):
-        builder.root_schema = fmt
-        answer = builder.visit(fmt, "$")
-    else:
-        raise GrammarError("$", f'must be "json" or a JSON Schema object, got {fmt!r}')
-    head = "{" + _compact(ANSWER_KEY) + ":"
-    options.append((f"{literal(head)} {answer[0]} {literal('}')}", len(head) + answer[1] + 1))
+    if answer:
+        value, value_len = builder.format_value(fmt)
+        head = "{" + _compact(ANSWER_KEY) + ":"
+        options.append((f"{literal(head)} {value} {literal('}')}", len(head) + value_len + 1))
     branches = [builder.rule("branch", expr) for expr, _ in options]
-    root = " | ".join(branches)
-    length = max(n for _, n in options)
-    lines = [f"root ::= {root}"] + [f"{name} ::= {body}" for name, body in builder.rules.items()]
-    return Grammar("\n".join(lines) + "\n", length, string_max)
+    return builder.grammar(" | ".join(branches), max(n for _, n in options))
