@@ -1,4 +1,4 @@
-"""Tool-loop targets (issue 13), as medians, on an in-process provider that answers at once:
+"""Tool-loop targets (issue 13), as medians, on the in-process fake LLM answering at once:
 
 - overhead per tool call beyond the tool's own time: < 50 µs (a run with ten calls minus a
   run with none, interleaved, divided by ten)
@@ -24,38 +24,26 @@ CONCURRENT_RSS_TARGET_MB = 100.0
 CALLS = 10
 ROUNDS, REPS = 15, 100
 
-# Shared by this process and the subprocess: a provider that asks for `add` until the
-# transcript holds `calls` tool results, then answers.
+# Shared by this process and the subprocess: the unit tier's fake LLM (MockLLMProvider,
+# function mode) asks for `add` until the transcript holds `calls` tool results, then
+# answers; no call log, fixed usage, so the fake costs as little as it can.
 _SETUP = """
 from kaizen import Kaizen
-from kaizen.providers import Completion, ToolCall, register_provider
+from kaizen.providers import ToolCall, available_providers, register_provider
+from tests.utils.mock_providers import MockLLMProvider
 
-CALL = Completion("", "m", tool_calls=(ToolCall("add", {"a": 1, "b": 2}, "c0"),))
-ANSWER = Completion('{"answer": "3"}', "m")
+CALL = ToolCall("add", {"a": 1, "b": 2}, "c0")
+ANSWER = '{"answer": "3"}'
 
 
-class ToolCaller:
-    name = "bench-tools"
-    supports_tools = True
+def tool_caller(calls):
+    def answer(messages, signature):
+        done = sum(1 for m in messages if m.get("role") == "tool")
+        return CALL if done < calls else ANSWER
 
-    def __init__(self, calls):
-        self.calls = calls
-
-    def _next(self, request):
-        done = sum(1 for m in request.messages if m.get("role") == "tool")
-        return CALL if done < self.calls else ANSWER
-
-    def complete(self, request):
-        return self._next(request)
-
-    async def acomplete(self, request):
-        return self._next(request)
-
-    def stream(self, request):
-        yield self._next(request).text
-
-    async def astream(self, request):
-        yield self._next(request).text
+    return MockLLMProvider(
+        name=f"bench-tools-{calls}", fn=answer, model="m", usage=(0, 0), record_calls=False
+    )
 
 
 def add(a: int, b: int) -> int:
@@ -64,10 +52,8 @@ def add(a: int, b: int) -> int:
 
 def tool_agent(k, agent_id, calls):
     name = f"bench-tools-{calls}"
-    from kaizen.providers.registry import available_providers
-
     if name not in available_providers():
-        register_provider(name, lambda config: ToolCaller(calls))
+        register_provider(name, tool_caller(calls).factory)
     config = {"model": "m", "provider": name, "max_steps": calls + 2}
     return k.create_agent(agent_id, config, tools=[add])
 """

@@ -1,10 +1,11 @@
-"""An instant, in-test provider: each agent's `model` names a behaviour that turns the
-request into a JSON answer (or an error), so patterns run in microseconds."""
+"""Agents on the unit tier's one fake LLM (`MockLLMProvider`, function mode): each agent has
+its own provider whose function turns the prompt into a JSON answer (or raises), so
+patterns run in microseconds. `overlap()` makes chosen agents' async calls wait for each
+other at a barrier: they only finish when they really run concurrently."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,75 +14,72 @@ import pytest
 
 from kaizen import Kaizen
 from kaizen.errors import ProviderConnectionError
-from kaizen.providers import Completion, CompletionRequest, register_provider, unregister_provider
+from kaizen.providers import register_provider, unregister_provider
+from tests.utils.mock_providers import MockLLMProvider
 
-Behaviour = Callable[[CompletionRequest], dict[str, Any]]
-
-
-class InstantProvider:
-    name = "instant"
-
-    def __init__(self, owner: Instant, model: str, calls: list[str]) -> None:
-        self._owner = owner
-        self._behaviours = owner.behaviours
-        self._model = model
-        self._calls = calls
-
-    def complete(self, request: CompletionRequest) -> Completion:
-        self._calls.append(self._model)
-        behaviour = self._behaviours[self._model]
-        return Completion(json.dumps(behaviour(request)), request.model, 5, 3)
-
-    async def acomplete(self, request: CompletionRequest) -> Completion:
-        await asyncio.sleep(0)  # yield, so concurrency is real
-        if self._owner.barrier is not None and self._model in self._owner.barrier_models:
-            await self._owner.barrier.wait()  # deadlocks unless the calls overlap
-        return self.complete(request)
-
-    def stream(self, request: CompletionRequest) -> Iterator[str]:
-        yield self.complete(request).text
-
-    async def astream(self, request: CompletionRequest):  # type: ignore[no-untyped-def]
-        yield (await self.acomplete(request)).text
+#: (messages, signature) -> outputs, the mock's function mode; `messages[-1]["content"]` is
+#: the prompt.
+Behaviour = Callable[[list[dict[str, Any]], Any], dict[str, Any]]
 
 
 class Instant:
     def __init__(self) -> None:
         self.name = f"k5-instant-{uuid.uuid4().hex[:8]}"
-        self.behaviours: dict[str, Behaviour] = {}
-        self.calls: list[str] = []
+        self.providers: dict[str, MockLLMProvider] = {}
         self.barrier: asyncio.Barrier | None = None
-        self.barrier_models: set[str] = set()
-        register_provider(self.name, lambda cfg: InstantProvider(self, cfg.model, self.calls))
+        self.barrier_agents: set[str] = set()
 
     def overlap(self, *agent_ids: str) -> None:
-        """Make these agents' calls wait for each other: only concurrent calls finish."""
+        """Make these agents' async calls wait for each other: only concurrent calls finish."""
         self.barrier = asyncio.Barrier(len(agent_ids))
-        self.barrier_models = {f"{a}-model" for a in agent_ids}
+        self.barrier_agents = set(agent_ids)
+
+    def _fn(self, agent_id: str, behaviour: Behaviour) -> Any:
+        def answer(messages: list[dict[str, Any]], signature: Any) -> Any:
+            if agent_id not in self.barrier_agents:
+                return behaviour(messages, signature)
+
+            async def at_the_barrier() -> dict[str, Any]:
+                assert self.barrier is not None
+                await self.barrier.wait()  # deadlocks unless the calls overlap
+                return behaviour(messages, signature)
+
+            return at_the_barrier()
+
+        return answer
 
     def agent(self, k: Kaizen, agent_id: str, behaviour: Behaviour, signature: str, **cfg: Any):  # type: ignore[no-untyped-def]
-        model = f"{agent_id}-model"
-        self.behaviours[model] = behaviour
+        provider = MockLLMProvider(name=f"{self.name}-{agent_id}", fn=self._fn(agent_id, behaviour))
+        self.providers[agent_id] = provider
+        register_provider(provider.name, provider.factory)
         return k.create_agent(
             agent_id,
-            {"model": model, "provider": self.name, "max_retries": 0, **cfg},
+            {"model": f"{agent_id}-model", "provider": provider.name, "max_retries": 0, **cfg},
             signature=signature,
         )
+
+    def close(self) -> None:
+        for provider in self.providers.values():
+            unregister_provider(provider.name)
 
 
 @pytest.fixture
 def instant() -> Iterator[Instant]:
     inst = Instant()
     yield inst
-    unregister_provider(inst.name)
+    inst.close()
+
+
+def prompt(messages: list[dict[str, Any]]) -> str:
+    return str(messages[-1]["content"])
 
 
 def fails(message: str = "server gone") -> Behaviour:
-    def behaviour(request: CompletionRequest) -> dict[str, Any]:
+    def behaviour(messages: list[dict[str, Any]], signature: Any) -> dict[str, Any]:
         raise ProviderConnectionError(message, provider="instant")
 
     return behaviour
 
 
 def answers(**outputs: Any) -> Behaviour:
-    return lambda request: dict(outputs)
+    return lambda messages, signature: dict(outputs)

@@ -21,14 +21,14 @@ from kaizen.coordination import (
 )
 from kaizen.errors import ConfigurationError
 from kaizen.memory import InMemoryConversationMemory, SharedMemoryPool
-from tests.unit.coordination.conftest import Instant, answers, fails
+from tests.unit.coordination.conftest import Instant, answers, fails, prompt
 
 
 def test_sequential_passes_outputs_forward(instant: Instant) -> None:
     k = Kaizen()
-    a = instant.agent(k, "a", lambda r: {"draft": "d1"}, "topic -> draft")
+    a = instant.agent(k, "a", lambda m, s: {"draft": "d1"}, "topic -> draft")
     b = instant.agent(
-        k, "b", lambda r: {"final": "F" if "d1" in r.prompt else "?"}, "draft, topic -> final"
+        k, "b", lambda m, s: {"final": "F" if "d1" in prompt(m) else "?"}, "draft, topic -> final"
     )
     result = SequentialPipeline([a, b]).run(topic="t")
     assert result.outputs == {"final": "F"}
@@ -87,9 +87,9 @@ def test_parallel_min_success_and_aggregate(instant: Instant) -> None:
 def test_supervisor_delegates_reassigns_and_aggregates(instant: Instant) -> None:
     k = Kaizen()
     w1 = instant.agent(k, "w1", fails("w1 down"), "task -> answer")
-    w2 = instant.agent(k, "w2", lambda r: {"answer": "done"}, "task -> answer")
+    w2 = instant.agent(k, "w2", lambda m, s: {"answer": "done"}, "task -> answer")
     boss = instant.agent(
-        k, "boss", lambda r: {"summary": f"{r.prompt.count('done')} done"}, "results -> summary"
+        k, "boss", lambda m, s: {"summary": f"{prompt(m).count('done')} done"}, "results -> summary"
     )
     team = SupervisorWorker([w1, w2], boss, max_attempts=2)
     result = team.run(tasks=["t0", "t1", "t2"])
@@ -159,12 +159,12 @@ def test_consensus_failures_abstain_and_ties_do_not_win(instant: Instant) -> Non
 def test_debate_rounds_then_judge(instant: Instant) -> None:
     k = Kaizen()
     sig = "topic, position, opponent_argument, round: int -> argument"
-    pro = instant.agent(k, "pro", lambda r: {"argument": "pro-arg"}, sig)
-    con = instant.agent(k, "con", lambda r: {"argument": "con-arg"}, sig)
+    pro = instant.agent(k, "pro", lambda m, s: {"argument": "pro-arg"}, sig)
+    con = instant.agent(k, "con", lambda m, s: {"argument": "con-arg"}, sig)
     judge = instant.agent(
         k,
         "judge",
-        lambda r: {"winner": "for", "reason": str(r.prompt.count("Round"))},
+        lambda m, s: {"winner": "for", "reason": str(prompt(m).count("Round"))},
         "topic, transcript -> winner: Literal['for', 'against'], reason",
     )
     result = Debate(pro, con, judge, rounds=3).run(topic="t")

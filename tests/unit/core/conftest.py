@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from kaizen.providers import register_provider, unregister_provider
 from kaizen.workflow import node as node_module
-from tests.unit.core._scripted import ScriptedProvider
+from tests.utils.mock_providers import MockLLMProvider
 
 
 @pytest.fixture
@@ -23,18 +21,12 @@ def node_registry() -> Iterator[None]:
 
 
 @pytest.fixture
-def scripted(request: pytest.FixtureRequest) -> Iterator[ScriptedProvider]:
-    """A ScriptedProvider registered under a name unique to the test; unregistered after.
-
-    Every agent using `provider: <scripted.name>` gets this same instance.
-    """
-    name = f"scripted-{request.node.name}"
-    provider = ScriptedProvider(name)
-
-    def factory(config: Any) -> ScriptedProvider:
-        provider.instances_made += 1
-        return provider
-
-    register_provider(name, factory)
-    yield provider
-    unregister_provider(name)
+def scripted(request: pytest.FixtureRequest) -> Iterator[MockLLMProvider]:
+    """The unit tier's fake LLM, registered under a name unique to the test, answering
+    `scripted.script = [...]` in order with fixed usage (3 prompt, 2 completion tokens) and
+    model "m-served". Every agent using `provider: <scripted.name>` gets this instance."""
+    provider = MockLLMProvider(
+        name=f"scripted-{request.node.name}", script=[], model="m-served", usage=(3, 2)
+    )
+    with provider.registered():
+        yield provider

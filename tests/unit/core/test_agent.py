@@ -22,7 +22,7 @@ from kaizen.errors import (
 from kaizen.framework import Kaizen
 from kaizen.signatures import InputField, OutputField, Signature
 from kaizen.workflow import AsyncLocalRuntime, LocalRuntime
-from tests.unit.core._scripted import ScriptedProvider
+from tests.utils.mock_providers import MockLLMProvider
 
 
 class QA(Signature):
@@ -38,7 +38,7 @@ GOOD = json.dumps({"answer": "Paris", "confidence": 0.9})
 INPUTS = {"question": "Capital of France?", "context": "France is in Europe."}
 
 
-def make(scripted: ScriptedProvider, signature: Any = QA, **config: Any) -> Agent:
+def make(scripted: MockLLMProvider, signature: Any = QA, **config: Any) -> Agent:
     return Kaizen().create_agent(
         "qa", {"model": "m", "provider": scripted.name, **config}, signature=signature
     )
@@ -58,18 +58,18 @@ def check_result(result: AgentResult) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", result.run_id)
 
 
-def test_run_returns_validated_result(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD]
+def test_run_returns_validated_result(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD]
     check_result(make(scripted).run(**INPUTS))
 
 
-async def test_arun_returns_the_same_type(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD]
+async def test_arun_returns_the_same_type(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD]
     check_result(await make(scripted).arun(**INPUTS))
 
 
-def test_unknown_output_attribute_lists_outputs(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD]
+def test_unknown_output_attribute_lists_outputs(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD]
     result = make(scripted).run(**INPUTS)
     with pytest.raises(
         AttributeError, match=r"no attribute or output 'score' \(outputs: answer, confidence\)"
@@ -79,13 +79,13 @@ def test_unknown_output_attribute_lists_outputs(scripted: ScriptedProvider) -> N
         _ = result["score"]
 
 
-def test_outputs_are_coerced_by_the_signature(scripted: ScriptedProvider) -> None:
-    scripted.replies = ['{"answer": "Paris", "confidence": "0.25"}']
+def test_outputs_are_coerced_by_the_signature(scripted: MockLLMProvider) -> None:
+    scripted.script = ['{"answer": "Paris", "confidence": "0.25"}']
     assert make(scripted).run(**INPUTS).confidence == 0.25
 
 
-def test_each_run_has_its_own_run_id(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD, GOOD]
+def test_each_run_has_its_own_run_id(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD, GOOD]
     agent = make(scripted)
     assert agent.run(**INPUTS).run_id != agent.run(**INPUTS).run_id
 
@@ -93,8 +93,8 @@ def test_each_run_has_its_own_run_id(scripted: ScriptedProvider) -> None:
 # --- the request -----------------------------------------------------------------------------
 
 
-def test_request_carries_config_prompt_and_schema(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD]
+def test_request_carries_config_prompt_and_schema(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD]
     agent = make(
         scripted, temperature=0.4, max_tokens=64, seed=7, timeout=12, system_prompt="Be terse."
     )
@@ -112,20 +112,20 @@ def test_request_carries_config_prompt_and_schema(scripted: ScriptedProvider) ->
     assert "Capital of France?" in request.prompt and "France is in Europe." in request.prompt
 
 
-def test_provider_is_created_once_and_lazily(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD, GOOD]
+def test_provider_is_created_once_and_lazily(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD, GOOD]
     agent = make(scripted)
-    assert scripted.instances_made == 0
+    assert scripted.factory_calls == 0
     agent.run(**INPUTS)
     agent.run(**INPUTS)
-    assert scripted.instances_made == 1 and agent.provider is scripted
+    assert scripted.factory_calls == 1 and agent.provider is scripted
 
 
 # --- retries ---------------------------------------------------------------------------------
 
 
-def test_retry_after_malformed_output_then_success(scripted: ScriptedProvider) -> None:
-    scripted.replies = ["I think Paris", '{"answer": "Paris"}', GOOD]
+def test_retry_after_malformed_output_then_success(scripted: MockLLMProvider) -> None:
+    scripted.script = ["I think Paris", '{"answer": "Paris"}', GOOD]
     result = make(scripted, seed=7, max_retries=2).run(**INPUTS)
     assert result.attempts == 3 and result.raw_output == GOOD
     assert result.usage == Usage(9, 6)  # summed over every attempt
@@ -133,17 +133,17 @@ def test_retry_after_malformed_output_then_success(scripted: ScriptedProvider) -
     assert len({r.prompt for r in scripted.requests}) == 1
 
 
-def test_no_seed_stays_unseeded_on_retry(scripted: ScriptedProvider) -> None:
-    scripted.replies = ["nope", GOOD]
+def test_no_seed_stays_unseeded_on_retry(scripted: MockLLMProvider) -> None:
+    scripted.script = ["nope", GOOD]
     make(scripted).run(**INPUTS)
     assert [r.seed for r in scripted.requests] == [None, None]
 
 
 @pytest.mark.parametrize("max_retries", [0, 1, 3])
 def test_output_validation_error_after_max_retries(
-    scripted: ScriptedProvider, max_retries: int
+    scripted: MockLLMProvider, max_retries: int
 ) -> None:
-    scripted.replies = [f"bad {i}" for i in range(max_retries + 1)] + [GOOD]
+    scripted.script = [f"bad {i}" for i in range(max_retries + 1)] + [GOOD]
     with pytest.raises(OutputValidationError) as info:
         make(scripted, max_retries=max_retries).run(**INPUTS)
     err = info.value
@@ -153,16 +153,16 @@ def test_output_validation_error_after_max_retries(
     assert err.agent_id == "qa" and isinstance(err, SignatureValidationError)
 
 
-async def test_async_retry_then_failure(scripted: ScriptedProvider) -> None:
-    scripted.replies = ["{}", '{"answer": 1, "confidence": "high"}']
+async def test_async_retry_then_failure(scripted: MockLLMProvider) -> None:
+    scripted.script = ["{}", '{"answer": 1, "confidence": "high"}']
     with pytest.raises(OutputValidationError) as info:
         await make(scripted, max_retries=1, seed=0).arun(**INPUTS)
     assert len(info.value.attempts) == 2 and "confidence" in info.value.fields
     assert [r.seed for r in scripted.requests] == [0, 1]
 
 
-async def test_async_retry_then_success_sums_usage(scripted: ScriptedProvider) -> None:
-    scripted.replies = ["garbage", GOOD]
+async def test_async_retry_then_success_sums_usage(scripted: MockLLMProvider) -> None:
+    scripted.script = ["garbage", GOOD]
     result = await make(scripted).arun(**INPUTS)
     assert result.attempts == 2 and result.usage.total_tokens == 10
 
@@ -171,11 +171,11 @@ async def test_async_retry_then_success_sums_usage(scripted: ScriptedProvider) -
 
 
 @pytest.mark.parametrize("error", [ProviderConnectionError, ProviderTimeoutError])
-def test_provider_errors_surface_typed(scripted: ScriptedProvider, error: type[Exception]) -> None:
+def test_provider_errors_surface_typed(scripted: MockLLMProvider, error: type[Exception]) -> None:
     root = OSError("connection refused")
     failure = error("down", provider="scripted", url="http://127.0.0.1:9")
     failure.__cause__ = root
-    scripted.replies = [failure, GOOD]
+    scripted.script = [failure, GOOD]
     with pytest.raises(error) as info:
         make(scripted).run(**INPUTS)
     assert info.value is failure and not isinstance(info.value, WorkflowExecutionError)
@@ -183,16 +183,16 @@ def test_provider_errors_surface_typed(scripted: ScriptedProvider, error: type[E
     assert len(scripted.requests) == 1  # transport errors are not retried as bad output
 
 
-async def test_provider_errors_surface_typed_async(scripted: ScriptedProvider) -> None:
+async def test_provider_errors_surface_typed_async(scripted: MockLLMProvider) -> None:
     failure = ProviderConnectionError("down", provider="scripted", url="http://127.0.0.1:9")
-    scripted.replies = [failure]
+    scripted.script = [failure]
     with pytest.raises(ProviderConnectionError) as info:
         await make(scripted).arun(**INPUTS)
     assert info.value is failure
 
 
-def test_non_kaizen_provider_failure_is_node_execution_error(scripted: ScriptedProvider) -> None:
-    scripted.replies = [RuntimeError("provider bug")]
+def test_non_kaizen_provider_failure_is_node_execution_error(scripted: MockLLMProvider) -> None:
+    scripted.script = [RuntimeError("provider bug")]
     with pytest.raises(NodeExecutionError) as info:
         make(scripted).run(**INPUTS)
     assert info.value.node_id == "qa" and isinstance(info.value.cause, RuntimeError)
@@ -208,7 +208,7 @@ def test_non_kaizen_provider_failure_is_node_execution_error(scripted: ScriptedP
     ],
 )
 def test_input_validation_errors(
-    scripted: ScriptedProvider, inputs: dict[str, Any], field: str
+    scripted: MockLLMProvider, inputs: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(SignatureValidationError) as info:
         make(scripted).run(**inputs)
@@ -216,7 +216,7 @@ def test_input_validation_errors(
     assert scripted.requests == []  # the provider is never called with bad inputs
 
 
-async def test_input_validation_errors_async(scripted: ScriptedProvider) -> None:
+async def test_input_validation_errors_async(scripted: MockLLMProvider) -> None:
     with pytest.raises(SignatureValidationError, match="question"):
         await make(scripted).arun(context="c")
 
@@ -224,35 +224,35 @@ async def test_input_validation_errors_async(scripted: ScriptedProvider) -> None
 # --- defaults, streaming, composition ----------------------------------------------------------
 
 
-def test_default_signature_is_question_to_answer(scripted: ScriptedProvider) -> None:
-    scripted.replies = ['{"answer": "42"}']
+def test_default_signature_is_question_to_answer(scripted: MockLLMProvider) -> None:
+    scripted.script = ['{"answer": "42"}']
     agent = make(scripted, signature=None)
     assert agent.signature == DEFAULT_SIGNATURE == "question -> answer"
     assert agent.output_names == ("answer",)
     assert agent.run(question="meaning?").outputs == {"answer": "42"}
 
 
-def test_string_signature(scripted: ScriptedProvider) -> None:
-    scripted.replies = ['{"total": 3}']
+def test_string_signature(scripted: MockLLMProvider) -> None:
+    scripted.script = ['{"total": 3}']
     agent = make(scripted, signature="a: int, b: int -> total: int")
     assert agent.run(a=1, b=2).total == 3
 
 
-def test_stream_yields_raw_chunks(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD]
+def test_stream_yields_raw_chunks(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD]
     agent = make(scripted)
     assert "".join(agent.stream(**INPUTS)) == GOOD
     with pytest.raises(SignatureValidationError):
         list(agent.stream(question="only"))
 
 
-def test_repr_names_agent_provider_and_model(scripted: ScriptedProvider) -> None:
+def test_repr_names_agent_provider_and_model(scripted: MockLLMProvider) -> None:
     text = repr(make(scripted))
     assert "'qa'" in text and repr(scripted.name) in text and "model='m'" in text
 
 
-def test_to_workflow_composes_with_other_nodes(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD]
+def test_to_workflow_composes_with_other_nodes(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD]
     agent = make(scripted)
     builder = agent.to_workflow()
     builder.add_node("PythonCodeNode", "shout", {"function": lambda text: text.upper() + "!"})
@@ -264,8 +264,8 @@ def test_to_workflow_composes_with_other_nodes(scripted: ScriptedProvider) -> No
     assert results["qa"]["answer"] == "Paris" and isinstance(results["qa"]["_meta"], RunMeta)
 
 
-async def test_two_agents_in_one_async_workflow(scripted: ScriptedProvider) -> None:
-    scripted.replies = [GOOD, '{"answer": "Rome"}']
+async def test_two_agents_in_one_async_workflow(scripted: MockLLMProvider) -> None:
+    scripted.script = [GOOD, '{"answer": "Rome"}']
     k = Kaizen()
     first = k.create_agent("first", {"model": "m", "provider": scripted.name}, signature=QA)
     second = k.create_agent("second", {"model": "m", "provider": scripted.name})
@@ -280,7 +280,7 @@ async def test_two_agents_in_one_async_workflow(scripted: ScriptedProvider) -> N
     assert sorted(results["both"]["merged"]) == ["Paris", "Rome"]
 
 
-def test_agent_node_rejects_undeclared_output(scripted: ScriptedProvider) -> None:
+def test_agent_node_rejects_undeclared_output(scripted: MockLLMProvider) -> None:
     builder = make(scripted).to_workflow()
     builder.add_node("PythonCodeNode", "p", {"function": lambda x: x})
     builder.add_connection("qa", "reasoning", "p", "x")
@@ -298,9 +298,9 @@ def test_agent_node_needs_an_agent() -> None:
 
 
 def test_agent_failure_inside_a_composed_workflow_keeps_partial_results(
-    scripted: ScriptedProvider,
+    scripted: MockLLMProvider,
 ) -> None:
-    scripted.replies = ["not json"]
+    scripted.script = ["not json"]
     builder = make(scripted, max_retries=0).to_workflow()
     builder.add_node("PythonCodeNode", "other", {"function": lambda: "ran"})
     with pytest.raises(WorkflowExecutionError) as info:

@@ -10,7 +10,7 @@ from kaizen.agent import Agent
 from kaizen.config import AgentConfig, KaizenConfig
 from kaizen.errors import AgentError, ConfigurationError, DuplicateAgentError, ProviderNotFoundError
 from kaizen.framework import Kaizen
-from tests.unit.core._scripted import ScriptedProvider
+from tests.utils.mock_providers import MockLLMProvider
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_framework_config_validated() -> None:
     assert info.value.key == "default_timout" and "'default_timeout'" in str(info.value)
 
 
-def test_create_agent_copies_and_validates(scripted: ScriptedProvider) -> None:
+def test_create_agent_copies_and_validates(scripted: MockLLMProvider) -> None:
     user = {"model": "m", "provider": scripted.name, "temperature": 0.5}
     snapshot = dict(user)
     agent = Kaizen().create_agent("a", user)
@@ -41,7 +41,7 @@ def test_create_agent_copies_and_validates(scripted: ScriptedProvider) -> None:
     assert agent.config.temperature == 0.5  # a copy, not a view
 
 
-def test_create_agent_accepts_agent_config(scripted: ScriptedProvider) -> None:
+def test_create_agent_accepts_agent_config(scripted: MockLLMProvider) -> None:
     config = AgentConfig(model="m", provider=scripted.name)
     assert Kaizen().create_agent("a", config).config is config
 
@@ -81,7 +81,7 @@ def test_model_from_env_then_framework_default(monkeypatch: pytest.MonkeyPatch) 
     assert (config.model, config.timeout, config.provider) == ("other", 9, "ollama")
 
 
-def test_default_provider_from_framework(scripted: ScriptedProvider) -> None:
+def test_default_provider_from_framework(scripted: MockLLMProvider) -> None:
     agent = Kaizen({"default_provider": scripted.name}).create_agent("a", {"model": "m"})
     assert agent.config.provider == scripted.name
 
@@ -105,7 +105,7 @@ def test_agent_id_must_be_a_string(agent_id: Any) -> None:
     assert info.value.key == "agent_id"
 
 
-def test_duplicate_agent_ids_refused(scripted: ScriptedProvider) -> None:
+def test_duplicate_agent_ids_refused(scripted: MockLLMProvider) -> None:
     k = Kaizen()
     first = k.create_agent("a", {"model": "m", "provider": scripted.name})
     with pytest.raises(DuplicateAgentError, match="'a' already exists"):
@@ -113,7 +113,7 @@ def test_duplicate_agent_ids_refused(scripted: ScriptedProvider) -> None:
     assert k.get_agent("a") is first and len(k) == 1
 
 
-def test_get_list_remove(scripted: ScriptedProvider) -> None:
+def test_get_list_remove(scripted: MockLLMProvider) -> None:
     k = Kaizen()
     cfg = {"model": "m", "provider": scripted.name}
     agents = [k.create_agent(name, cfg) for name in ("writer", "reviewer", "editor")]
@@ -128,7 +128,7 @@ def test_get_list_remove(scripted: ScriptedProvider) -> None:
     assert len(k) == 3  # list_agents returns a copy
 
 
-def test_unknown_agent_suggests(scripted: ScriptedProvider) -> None:
+def test_unknown_agent_suggests(scripted: MockLLMProvider) -> None:
     k = Kaizen()
     k.create_agent("writer", {"model": "m", "provider": scripted.name})
     with pytest.raises(AgentError, match="no agent named 'writr'; did you mean 'writer'"):
@@ -138,7 +138,7 @@ def test_unknown_agent_suggests(scripted: ScriptedProvider) -> None:
     assert k.list_agents() == ["writer"]
 
 
-def test_max_agents_limit(scripted: ScriptedProvider) -> None:
+def test_max_agents_limit(scripted: MockLLMProvider) -> None:
     k = Kaizen({"max_agents": 2})
     cfg = {"model": "m", "provider": scripted.name}
     k.create_agent("a", cfg)
@@ -148,7 +148,7 @@ def test_max_agents_limit(scripted: ScriptedProvider) -> None:
     assert info.value.key == "max_agents" and len(k) == 2
 
 
-def test_agents_are_namespaced_per_framework(scripted: ScriptedProvider) -> None:
+def test_agents_are_namespaced_per_framework(scripted: MockLLMProvider) -> None:
     cfg = {"model": "m", "provider": scripted.name}
     one, two = Kaizen(), Kaizen()
     one.create_agent("a", cfg)

@@ -20,32 +20,22 @@ from kaizen.providers import (
     register_provider,
     unregister_provider,
 )
+from tests.utils.mock_providers import MockLLMProvider
 
 NAME = "test-registry-provider"
 
 
-class Echo:
-    name = NAME
-
-    def __init__(self, config: AgentConfig) -> None:
-        self.config = config
-
-    def complete(self, request: CompletionRequest) -> Completion:
-        return Completion(request.prompt, request.model)
-
-    async def acomplete(self, request: CompletionRequest) -> Completion:
-        return self.complete(request)
-
-    def stream(self, request: CompletionRequest) -> Iterator[str]:
-        yield request.prompt
-
-    async def astream(self, request: CompletionRequest) -> Any:
-        yield request.prompt
+def echo(config: AgentConfig) -> MockLLMProvider:
+    """A factory the registry calls once per agent config: the unit tier's fake LLM,
+    echoing the prompt and naming the configured model."""
+    return MockLLMProvider(
+        name=NAME, fn=lambda messages, signature: messages[-1]["content"], model=config.model
+    )
 
 
 @pytest.fixture
 def registered() -> Iterator[str]:
-    register_provider(NAME, Echo)
+    register_provider(NAME, echo)
     yield NAME
     unregister_provider(NAME)
 
@@ -55,17 +45,19 @@ def test_register_and_get(registered: str) -> None:
     assert available_providers() == tuple(sorted(available_providers()))
     config = AgentConfig(model="m", provider=registered)
     provider = get_provider(config)
-    assert isinstance(provider, Echo) and provider.config is config
+    assert isinstance(provider, MockLLMProvider) and provider.model == "m"
     assert isinstance(provider, Provider)  # satisfies the runtime-checkable protocol
-    assert provider_factory(registered) is Echo
+    assert provider.complete(CompletionRequest(model="m", prompt="hi")).text == "hi"
+    assert get_provider(config) is not provider  # one per call: the factory builds it
+    assert provider_factory(registered) is echo
 
 
 def test_duplicate_needs_replace(registered: str) -> None:
     with pytest.raises(ValueError, match="already registered; pass replace=True"):
-        register_provider(registered, Echo)
+        register_provider(registered, echo)
 
-    def other(config: AgentConfig) -> Echo:
-        return Echo(config)
+    def other(config: AgentConfig) -> MockLLMProvider:
+        return echo(config)
 
     register_provider(registered, other, replace=True)
     assert provider_factory(registered) is other
@@ -73,16 +65,16 @@ def test_duplicate_needs_replace(registered: str) -> None:
 
 def test_builtin_is_protected() -> None:
     with pytest.raises(ValueError, match="already registered"):
-        register_provider("ollama", Echo)
+        register_provider("ollama", echo)
     with pytest.raises(ValueError, match="built in and cannot be replaced"):
-        register_provider("ollama", Echo, replace=True)
+        register_provider("ollama", echo, replace=True)
     with pytest.raises(ValueError, match="built in and cannot be unregistered"):
         unregister_provider("ollama")
     assert "ollama" in available_providers()
 
 
 def test_unregister_removes_and_is_idempotent() -> None:
-    register_provider(NAME, Echo)
+    register_provider(NAME, echo)
     unregister_provider(NAME)
     unregister_provider(NAME)
     assert NAME not in available_providers()
@@ -90,7 +82,7 @@ def test_unregister_removes_and_is_idempotent() -> None:
 
 @pytest.mark.parametrize(
     ("name", "factory", "exc"),
-    [("", Echo, ValueError), (None, Echo, ValueError), (NAME, "Echo", TypeError)],
+    [("", echo, ValueError), (None, echo, ValueError), (NAME, "echo", TypeError)],
 )
 def test_register_validates_arguments(name: Any, factory: Any, exc: type[Exception]) -> None:
     with pytest.raises(exc):

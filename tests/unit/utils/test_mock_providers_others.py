@@ -6,7 +6,9 @@ import sqlite3
 
 import pytest
 
+from kaizen.audit import AuditEntry
 from kaizen.errors import SignatureParseError
+from kaizen.memory import EmbeddingDimensionError, MemoryMatch
 from tests.utils.mock_providers import (
     CallLog,
     MockAuditLogger,
@@ -69,18 +71,19 @@ def test_semantic_search_orders_by_cosine_similarity() -> None:
     memory.store("dog", "a dog", [0.8, 0.6, 0.0])
     memory.store("car", "a car", [0.0, 0.0, 1.0])
     hits = memory.search([1.0, 0.1, 0.0], k=2)
-    assert [h[0] for h in hits] == ["cat", "dog"]
-    assert hits[0][2] > hits[1][2] > 0.5
+    assert all(isinstance(h, MemoryMatch) for h in hits)  # kaizen's own type
+    assert [h.id for h in hits] == ["cat", "dog"]
+    assert hits[0].score > hits[1].score > 0.5
 
 
 def test_semantic_store_checks_vectors() -> None:
     memory = MockMemoryProvider()
     memory.store("a", "a", [1.0, 2.0])
-    with pytest.raises(ValueError, match="has 3 dims, expected 2"):
+    with pytest.raises(EmbeddingDimensionError, match="has 3 dimensions, the store holds 2"):
         memory.store("b", "b", [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="non-zero"):
         memory.store("z", "z", [0.0, 0.0])
-    with pytest.raises(ValueError, match="dimension mismatch"):
+    with pytest.raises(EmbeddingDimensionError, match="has 1 dimensions"):
         memory.search([1.0])
 
 
@@ -187,8 +190,9 @@ def _trail() -> MockAuditLogger:
 def test_audit_chain_verifies_when_intact() -> None:
     audit = _trail()
     assert audit.verify() == []
-    assert [e.sequence for e in audit.entries] == [1, 2, 3, 4]
-    assert audit.entries[1].previous_hash == audit.entries[0].hash
+    assert all(isinstance(e, AuditEntry) for e in audit.entries)  # kaizen's own type
+    assert [e.seq for e in audit.entries] == [1, 2, 3, 4]
+    assert audit.entries[1].prev_hash == audit.entries[0].hash
 
 
 def test_audit_detects_a_modified_entry() -> None:
@@ -196,15 +200,16 @@ def test_audit_detects_a_modified_entry() -> None:
 
     audit = _trail()
     audit._tamper(2, replace(audit.entries[2], payload={"n": 99}))
-    assert audit.verify() == ["entry 3 was modified (hash mismatch)"]
+    (problem,) = audit.verify()
+    assert problem.startswith("edited at seq 3:") and "no longer matches" in problem
 
 
 def test_audit_detects_a_deleted_entry() -> None:
     audit = _trail()
     audit._tamper(1, None)
     problems = audit.verify()
-    assert "entry at position 2 has sequence 3" in problems
-    assert "entry 3 does not follow its predecessor" in problems
+    assert problems[0].startswith("deleted at seq 2: entries at seq 2..2 are missing")
+    assert [p.kind for p in audit.report().problems] == ["deleted", "truncated"]
 
 
 def test_audit_detects_reordering() -> None:
@@ -213,6 +218,7 @@ def test_audit_detects_reordering() -> None:
     audit._tamper(0, second)
     audit._tamper(1, first)
     assert len(audit.verify()) >= 2
+    assert "reordered" in {p.kind for p in audit.report().problems}
 
 
 def test_audit_payload_is_copied() -> None:
@@ -241,3 +247,96 @@ def test_call_log_is_shared_shape() -> None:
         3,
     )
     assert len(log) == 1
+
+
+# --- thin layers over kaizen's backends -------------------------------------------------------
+
+
+def test_memory_is_kaizens_in_memory_conversation_memory() -> None:
+    from kaizen.memory import ConversationMemory, InMemoryConversationMemory, Turn
+
+    memory = MockMemoryProvider(max_turns=2)
+    assert isinstance(memory, InMemoryConversationMemory)
+    assert isinstance(memory, ConversationMemory)
+    turn = memory.add("s", "user", "hi", {"k": 1})
+    assert isinstance(turn, Turn) and turn.metadata == {"k": 1}
+    memory.add_turn("s", "assistant", "hello")
+    memory.add_turn("s", "user", "again")
+    assert [t.content for t in memory.get("s")] == ["hello", "again"]
+    assert [c.method for c in memory.calls] == ["add", "add_turn", "add_turn", "get"]
+    memory.clear("s")
+    assert memory.sessions() == [] and memory.session_count() == 0
+
+
+async def test_memory_async_twins_are_recorded() -> None:
+    memory = MockMemoryProvider()
+    await memory.aadd("s", "user", "x")
+    assert [t.content for t in await memory.aget("s")] == ["x"]
+    assert [c.method for c in memory.calls] == ["add", "get"]
+
+
+def test_memory_limits_are_kaizens_configuration_errors() -> None:
+    from kaizen.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="ttl_seconds"):
+        MockMemoryProvider(ttl=0)
+    with pytest.raises(ConfigurationError, match="session_id"):
+        MockMemoryProvider().get_history("")
+
+
+def test_memory_fail_with_injects_a_backend_error() -> None:
+    from kaizen.memory import MemoryStoreError
+
+    memory = MockMemoryProvider()
+    memory.fail_with(MemoryStoreError("redis gone"), times=2, method="add_turn")
+    for _ in range(2):
+        with pytest.raises(MemoryStoreError, match="redis gone"):
+            memory.add_turn("s", "user", "lost")
+    memory.get_history("s")  # other methods are untouched
+    memory.add_turn("s", "user", "kept")
+    assert [t.content for t in memory.get_history("s")] == ["kept"]
+    assert [c.ok for c in memory.calls] == [False, False, True, True, True]
+
+
+def test_fail_with_forever_and_clear() -> None:
+    compiler = MockSignatureCompiler()
+    compiler.fail_with(RuntimeError("down"), times=None)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="down"):
+            compiler("q -> a")
+    compiler.clear_failures()
+    assert compiler("q -> a").name
+
+
+@pytest.mark.parametrize(("error", "times"), [("not an exception", 1), (RuntimeError(), 0)])
+def test_fail_with_checks_its_arguments(error: object, times: int) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        MockSignatureCompiler().fail_with(error, times=times)  # type: ignore[arg-type]
+
+
+def test_database_fail_with_a_locked_database(db: MockDatabaseProvider) -> None:
+    db.fail_with(sqlite3.OperationalError("database is locked"), method="execute")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        db.execute("INSERT INTO users (name) VALUES (?)", ["a"])
+    assert db.fetch_all("SELECT * FROM users") == []  # never reached SQLite
+    assert db.execute("INSERT INTO users (name) VALUES (?)", ["a"]) == 1
+
+
+def test_audit_logger_is_kaizens_trail_and_attaches_to_a_framework() -> None:
+    from kaizen import Kaizen
+    from kaizen.audit import CONFIG_CHANGE, AuditTrail, InMemoryAuditStore
+
+    audit = MockAuditLogger(key=b"k" * 32)
+    assert isinstance(audit.trail, AuditTrail) and isinstance(audit.store, InMemoryAuditStore)
+    Kaizen({"audit_enabled": True}).attach_audit(audit.trail)
+    audit.log_event("deploy", "ops")
+    assert [e.event_type for e in audit.entries] == [CONFIG_CHANGE, "deploy"]
+    assert audit.verify() == [] and audit.report(min_entries=2).ok
+    assert audit.report(min_entries=3).problems[0].kind == "truncated"
+
+
+def test_audit_payload_secrets_are_redacted_like_production() -> None:
+    audit = MockAuditLogger()
+    entry = audit.log_event("config_change", "ops", {"password": "hunter2", "n": 1})
+    assert entry.payload == {"password": "***redacted***", "n": 1}
+    assert entry.action == "config_change" and entry.outcome == "ok"
