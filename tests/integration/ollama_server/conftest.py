@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,12 @@ def embed_model(request: pytest.FixtureRequest, ollama_server: RunningServer) ->
             f"{ollama_server.log_tail()}"
         )
     return local.EMBED_MODEL
+
+
+@pytest.fixture(scope="session")
+def v1_client(base_url: str) -> Any:
+    """The official `openai` SDK on the server's OpenAI-compatible /v1 (no retries: a
+    failure is the server's answer, not a second try's)."""
+    import openai
+
+    return openai.OpenAI(base_url=f"{base_url}/v1", api_key="ollama", timeout=300, max_retries=0)
