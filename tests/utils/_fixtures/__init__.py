@@ -1,0 +1,1 @@
+"""Parts of `tests.utils.test_fixtures`, which re-exports them."""

@@ -1,0 +1,2 @@
+"""The integration helpers' parts, one concept per module; `tests.utils.integration_helpers`
+re-exports them."""

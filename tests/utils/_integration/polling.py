@@ -1,0 +1,99 @@
+"""Polling with a deadline: `wait_for_condition` (threads) and its event-loop twin.
+Never a sleep for readiness: the deadline is hard, and the error says what was awaited
+and what was last seen."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConditionTimeout(AssertionError):
+    """`wait_for_condition` ran out of time; says what was awaited and what it last saw."""
+
+
+def _describe(predicate: Callable[..., Any], message: str | None) -> str:
+    return message or getattr(predicate, "__name__", repr(predicate))
+
+
+def _timeout_error(
+    what: str, timeout: float, polls: int, last: Any, error: Any
+) -> ConditionTimeout:
+    seen = f"last error {type(error).__name__}: {error}" if error else f"last value {last!r}"
+    return ConditionTimeout(f"{what}: not true within {timeout:g}s ({polls} polls; {seen})")
+
+
+def _check_args(timeout: float, interval: float) -> None:
+    if not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if not interval > 0:
+        raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
+
+
+def wait_for_condition(
+    predicate: Callable[[], T],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    *,
+    message: str | None = None,
+    ignore: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Poll `predicate` until it returns something truthy; return that value.
+
+    Raises `ConditionTimeout` at the deadline (never returns after it). Exceptions listed
+    in `ignore` count as "not yet" (e.g. ConnectionRefusedError while a server starts).
+    """
+    _check_args(timeout, interval)
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    polls, last, error = 0, None, None
+    while True:
+        polls += 1
+        try:
+            last, error = predicate(), None
+            if last:
+                return last
+        except ignore as exc:
+            error = exc
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timeout_error(_describe(predicate, message), timeout, polls, last, error)
+        pause.wait(min(interval, remaining))
+
+
+async def wait_for_condition_async(
+    predicate: Callable[[], T | Awaitable[T]],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    *,
+    message: str | None = None,
+    ignore: tuple[type[BaseException], ...] = (),
+) -> T:
+    """`wait_for_condition` for the event loop; `predicate` may be sync or async."""
+    _check_args(timeout, interval)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    polls, last, error = 0, None, None
+    while True:
+        polls += 1
+        try:
+            value = predicate()
+            if inspect.isawaitable(value):
+                value = await asyncio.wait_for(value, max(deadline - loop.time(), 0.001))
+            last, error = value, None
+            if last:
+                return last  # type: ignore[return-value]
+        except TimeoutError as exc:
+            error = exc
+        except ignore as exc:
+            error = exc
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise _timeout_error(_describe(predicate, message), timeout, polls, last, error)
+        await asyncio.sleep(min(interval, remaining))  # a poll interval, bounded by the deadline
