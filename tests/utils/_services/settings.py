@@ -1,7 +1,8 @@
 """Service settings: one source of truth (services.env), overridable from the environment.
 
-Why a file and not Python constants: docker compose (--env-file) and make (include) read
-the same file, so the endpoints cannot drift apart between tools.
+Why a file and not Python constants: docker compose (--env-file) and the Makefile (which
+turns each line into `KEY ?= value`, so the environment wins; `include` would not) read the
+same file, so the endpoints cannot drift apart between tools.
 """
 
 from __future__ import annotations
