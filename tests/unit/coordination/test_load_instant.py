@@ -1,4 +1,4 @@
-"""Load on the instant provider: 100 agents at once, nothing lost, bounded memory."""
+"""Load on the fake LLM (function mode): 100 agents at once, nothing lost, bounded memory."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every coordination pattern on the instant provider: results, termination, concurrency,
+"""Every coordination pattern on the fake LLM (function mode): results, termination, concurrency,
 who-did-what, failure paths, audit and memory recording, and workflow composition."""
 
 from __future__ import annotations

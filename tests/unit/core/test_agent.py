@@ -1,5 +1,5 @@
-"""Agents through the workflow core with an in-test provider: results, retries, seeds,
-typed errors, composition."""
+"""Agents through the workflow core on the unit tier's fake LLM (MockLLMProvider, scripted):
+results, retries, seeds, typed errors, composition."""
 
 from __future__ import annotations
 
