@@ -1,8 +1,8 @@
 """Real services for integration and e2e tests: PostgreSQL, Redis, MySQL, MongoDB, Ollama.
 
 Each service comes from the first rung that works: a healthy server already at the
-configured endpoint, then `docker compose` (only when a Docker engine answers), then real
-servers started as local child processes. Endpoints live in tests/utils/services.env and
+configured endpoint, then a labelled container on the `docker` SDK (only when an engine
+answers at DOCKER_HOST), then real servers started as local child processes. Endpoints live in tests/utils/services.env and
 can be overridden from the environment. Implementation: tests/utils/_services/.
 
     from tests.utils import ensure_docker_services
@@ -128,7 +128,7 @@ class DockerServicesManager:
         return self._stack or default_stack()
 
     def is_docker_available(self) -> bool:
-        from tests.utils._services.docker import engine_status
+        from tests.utils._services.docker_backend import engine_status
 
         return engine_status() is None
 

@@ -1,4 +1,5 @@
-"""Python, docker-compose.test.yml, the Makefile and the README agree on every endpoint.
+"""Python, docker-compose.test.yml, the Makefile and the README agree on every endpoint,
+and the compose file describes the same containers as the Docker rung's SDK specs.
 
 README format expected (any heading; one row per service, first cell the service name):
 
@@ -31,14 +32,10 @@ from tests.utils._services.settings import (
     parse_env_file,
 )
 
-CONTAINER_PORTS = {
-    "postgresql": 5432,
-    "redis": 6379,
-    "mysql": 3306,
-    "mongodb": 27017,
-    "ollama": 11434,
-}
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
+#: what a compose service may say; anything else (a healthcheck, a restart policy) would
+#: have no counterpart in the SDK spec, so the two would silently differ
+_COMPOSE_KEYS = {"image", "environment", "command", "ports", "volumes"}
 
 
 def _interpolate(text: str, values: dict[str, str]) -> str:
@@ -49,50 +46,76 @@ def _interpolate(text: str, values: dict[str, str]) -> str:
     return _VAR.sub(one, text.replace("$$", "\0")).replace("\0", "$")
 
 
-def _compose_services(text: str) -> dict[str, str]:
-    """Top-level service blocks of the compose file (2-space indented keys under services)."""
-    body = text.split("\nservices:\n", 1)[1].split("\nvolumes:\n", 1)[0]
-    blocks: dict[str, str] = {}
-    for chunk in re.split(r"\n(?=  [a-z][a-z0-9-]*:\n)", "\n" + body):
-        match = re.match(r"\n?  ([a-z][a-z0-9-]*):\n", chunk)
-        if match:
-            blocks[match.group(1)] = chunk
-    return blocks
+def _compose(values: dict[str, str]) -> dict:
+    import yaml
+
+    return yaml.safe_load(_interpolate(COMPOSE_FILE.read_text(), values))
 
 
-def test_compose_ports_and_credentials_come_from_services_env() -> None:
+def test_compose_file_agrees_with_the_sdk_container_specs() -> None:
+    """docker-compose.test.yml (for humans) and the Docker rung's specs (for the toolkit)
+    describe the same containers: image, environment, command, ports, files, volumes."""
+    from tests.utils._services.docker_backend import SPECS, spec_for
+    from tests.utils._services.settings import SERVICE_NAMES
+
     values = parse_env_file(ENV_FILE)
     settings = load_settings(values)
-    raw = COMPOSE_FILE.read_text()
-    blocks = _compose_services(raw)
-    assert set(CONTAINER_PORTS) <= set(blocks), blocks.keys()
-    for name, inner in CONTAINER_PORTS.items():
-        block = blocks[name]
-        ports = re.findall(r'- "([^"]+)"', block.split("ports:", 1)[1])
-        assert len(ports) == 1, (name, ports)
-        assert "${" in ports[0], f"{name}: host port must come from services.env: {ports[0]}"
-        host, port, container = _interpolate(ports[0], values).split(":")
+    compose = _compose(values)
+    assert set(compose["services"]) == set(SPECS) == set(SERVICE_NAMES)
+    named = {key: (vol or {}).get("name", key) for key, vol in compose.get("volumes", {}).items()}
+    for name, block in compose["services"].items():
+        spec = spec_for(settings[name])
+        assert set(block) <= _COMPOSE_KEYS, (
+            f"{name}: compose-only keys {set(block) - _COMPOSE_KEYS}"
+        )
+        assert block["image"] == spec.image == settings[name].image, name
+        env = {k: str(v) for k, v in (block.get("environment") or {}).items()}
+        assert env == dict(spec.environment), name
+        command = block.get("command")
+        assert (tuple(command) if command is not None else None) == spec.command, name
+        assert block["ports"] == [f"{spec.host}:{spec.host_port}:{spec.container_port}"], name
+        files, volumes = {}, {}
+        for mount in block.get("volumes") or []:
+            source, target, *mode = mount.split(":")
+            if source.startswith("./"):
+                assert mode == ["ro"], f"{name}: bind mounts are read-only: {mount}"
+                files[target] = source[2:]
+            else:
+                volumes[named[source]] = target
+        assert files == dict(spec.files), name
+        assert volumes == dict(spec.volumes), name
+
+
+def test_compose_takes_endpoints_credentials_and_images_from_services_env() -> None:
+    """Change every value in services.env and the compose file follows (nothing hard-coded)."""
+    values = parse_env_file(ENV_FILE)
+    changed = {
+        k: v if k.endswith("_HOST") else str(int(v) + 1) if k.endswith("_PORT") else f"x{v}x"
+        for k, v in values.items()
+    }
+    compose = _compose(changed)["services"]
+    settings = load_settings(changed)
+    for name, block in compose.items():
         s = settings[name]
-        assert (host, int(port), int(container)) == (s.host, s.port, inner), name
-        assert re.search(r"image: \S+:\d+\.\d+", block), f"{name}: image must be pinned"
-        assert "healthcheck:" in block, f"{name}: healthcheck missing"
-    rendered = _interpolate(raw, values)
-    pg = settings["postgresql"]
-    for expected in (
-        f"POSTGRES_DB: {pg.database}",
-        f"POSTGRES_USER: {pg.user}",
-        f"POSTGRES_PASSWORD: {pg.password}",
-    ):
-        assert expected in rendered
-    my = settings["mysql"]
-    for expected in (
-        f"MARIADB_DATABASE: {my.database}",
-        f"MARIADB_USER: {my.user}",
-        f"MARIADB_PASSWORD: {my.password}",
-    ):
-        assert expected in rendered
-    assert f"KZT_MODEL: {settings['ollama'].model}" in rendered
-    assert f"KZT_DB: {settings['mongodb'].database}" in rendered
+        assert block["image"] == s.image
+        assert block["ports"][0].split(":")[:2] == ["127.0.0.1", str(s.port)], name
+    pg = compose["postgresql"]["environment"]
+    assert (pg["POSTGRES_DB"], pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"]) == (
+        settings["postgresql"].database,
+        settings["postgresql"].user,
+        settings["postgresql"].password,
+    )
+    my = compose["mysql"]["environment"]
+    assert (my["MARIADB_DATABASE"], my["MARIADB_USER"], my["MARIADB_PASSWORD"]) == (
+        settings["mysql"].database,
+        settings["mysql"].user,
+        settings["mysql"].password,
+    )
+
+
+def test_default_images_are_pinned() -> None:
+    for name, s in load_settings(parse_env_file(ENV_FILE)).services.items():
+        assert s.image and re.fullmatch(r"[\w./-]+:\d+(\.\d+)+(-\w+)?", s.image), (name, s.image)
 
 
 def _make_values(env: dict[str, str]) -> dict[str, str]:

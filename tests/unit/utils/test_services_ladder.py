@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils._services import docker as docker_backend
-from tests.utils._services import health
+from tests.utils._services import docker_backend, health
 from tests.utils._services import local as local_backend
 from tests.utils._services.health import HealthReport, check, model_listed, wait_healthy
 from tests.utils._services.settings import load_settings

@@ -3,6 +3,8 @@
 One module per concern: settings (services.env + environment), health (usability checks),
 ports (who holds a port), identity (which process a PID is, immune to clock steps),
 registry (the state file: records, run members, claims), polling (the one wait loop),
-local (child-process servers), docker, stack (the running -> docker -> local ladder and the
-lifecycle), isolation (per-worker databases behind the name guard), cli.
+local (child-process servers), docker_backend (labelled containers on the docker SDK),
+stack (the running -> docker -> local ladder and the lifecycle), isolation (per-worker
+databases behind the name guard), cli; engine and imagebuild (a Docker engine of the
+toolkit's own and the services' local images, for machines without one).
 """

@@ -13,7 +13,7 @@ from typing import Any
 from .settings import SERVICE_NAMES
 from .stack import ServiceUnavailableError, Stack
 
-COLUMNS = ("service", "backend", "endpoint", "version", "started", "health")
+COLUMNS = ("service", "backend", "endpoint", "version", "started", "id", "health")
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

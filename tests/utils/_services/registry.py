@@ -73,7 +73,9 @@ class ProcessRecord:
     endpoint: str
     backend: str  # "local" or "docker"
     pid: int | None
-    owner_kind: str  # "cli" (persistent until `down`) or "run" (stopped by its last user)
+    #: "cli" (persistent until `down`), "run" (stopped by its last user) or "reuse" (kept
+    #: between runs for KAIZEN_TEST_REUSE, until `down` or a settings change)
+    owner_kind: str
     run_id: str
     started_at: str
     start_ms: float
@@ -86,6 +88,12 @@ class ProcessRecord:
     state: str = "running"
     #: the member (see Registry.join) that is starting it; with state "starting" only.
     starter: str | None = None
+    #: backend "docker": the container and the engine (DOCKER_HOST) it runs on
+    container_id: str | None = None
+    docker_host: str | None = None
+    #: digest of what the server was started from (settings.settings_hash, or the container
+    #: spec's digest): a record whose digest differs from the current one is replaced
+    settings_hash: str | None = None
 
     @property
     def key(self) -> str:
@@ -129,6 +137,9 @@ class ProcessRecord:
         for name in ("service", "endpoint", "backend", "owner_kind", "run_id"):
             if not isinstance(data[name], str):
                 raise ValueError(f"{name} must be a string, got {data[name]!r}")
+        for name in ("container_id", "docker_host", "settings_hash"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ValueError(f"{name} must be a string or null, got {data[name]!r}")
         if type(data.get("stop_signal", 15)) is not int:
             raise ValueError(f"stop_signal must be an integer, got {data['stop_signal']!r}")
         del legacy

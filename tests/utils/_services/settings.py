@@ -111,6 +111,8 @@ class ServiceSettings:
     password: str | None = None
     model: str | None = None
     embed_model: str | None = None
+    #: the Docker rung's image (KAIZEN_TEST_<SERVICE>_IMAGE)
+    image: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -137,6 +139,10 @@ class Settings:
     ollama_start_timeout_s: float
     #: every KAIZEN_TEST_* value, passwords included: kept out of the repr
     raw: Mapping[str, str] = field(repr=False)
+    #: may the Docker rung pull a missing image? "missing" or "never" (the default under CI)
+    docker_pull: str = "missing"
+    #: keep healthy servers between runs and re-attach to them (KAIZEN_TEST_REUSE=1)
+    reuse: bool = False
 
     def __getitem__(self, name: str) -> ServiceSettings:
         try:
@@ -146,6 +152,22 @@ class Settings:
 
 
 BACKENDS = ("running", "docker", "local")
+PULL_POLICIES = ("missing", "never")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def is_ci(environ: Mapping[str, str]) -> bool:
+    return environ.get("CI", "").strip().lower() in _TRUE
+
+
+def _flag(values: Mapping[str, str], key: str) -> bool:
+    text = values.get(key, "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(key, f"must be 1 or 0 (true/false), got {text!r}")
 
 
 def _port(values: Mapping[str, str], key: str) -> int:
@@ -203,6 +225,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = ENV
             password=values.get(prefix + "PASSWORD"),
             model=values.get(prefix + "MODEL"),
             embed_model=values.get(prefix + "EMBED_MODEL"),
+            image=values.get(prefix + "IMAGE") or None,
         )
     backends = tuple(
         b.strip() for b in values.get("KAIZEN_TEST_BACKENDS", ",".join(BACKENDS)).split(",")
@@ -212,6 +235,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = ENV
             raise SettingsError(
                 "KAIZEN_TEST_BACKENDS", f"unknown backend {backend!r}; use any of {BACKENDS}"
             )
+    pull = values.get("KAIZEN_TEST_DOCKER_PULL", "").strip() or (
+        "never" if is_ci(environ) else "missing"
+    )
+    if pull not in PULL_POLICIES:
+        raise SettingsError(
+            "KAIZEN_TEST_DOCKER_PULL", f"unknown policy {pull!r}; use one of {PULL_POLICIES}"
+        )
     state_dir_text = values.get("KAIZEN_TEST_STATE_DIR") or str(
         Path(tempfile.gettempdir()) / f"kaizen-test-services-{os.getuid()}"
     )
@@ -221,8 +251,21 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = ENV
         backends=backends,
         start_timeout_s=_float(values, "KAIZEN_TEST_START_TIMEOUT", 30.0),
         ollama_start_timeout_s=_float(values, "KAIZEN_TEST_OLLAMA_START_TIMEOUT", 180.0),
+        docker_pull=pull,
+        reuse=_flag(values, "KAIZEN_TEST_REUSE"),
         raw=values,
     )
+
+
+def settings_hash(s: ServiceSettings) -> str:
+    """A digest of the settings a server is started with: a recorded server whose digest
+    differs is replaced, never re-attached (see Stack). The image is the Docker rung's
+    business: its container spec (which names the image) has a digest of its own."""
+    import hashlib
+    import json
+
+    data = {f.name: getattr(s, f.name) for f in fields(s) if f.name != "image"}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def postgres_url(

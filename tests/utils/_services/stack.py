@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import docker as docker_backend
+from . import docker_backend
 from . import local as local_backend
 from .health import HealthReport, check, tcp_probe, wait_healthy
 from .identity import Verdict, identify
@@ -37,7 +37,7 @@ from .registry import (
     remove_data_dir,
     stop_process,
 )
-from .settings import SERVICE_NAMES, ServiceSettings, Settings, load_settings
+from .settings import SERVICE_NAMES, ServiceSettings, Settings, load_settings, settings_hash
 
 
 class ServiceError(RuntimeError):
@@ -62,6 +62,15 @@ class PortOccupiedError(ServiceUnavailableError):
     """The configured port is held by something that is not a usable instance of the service."""
 
 
+class ImageUnavailableError(ServiceUnavailableError):
+    """The Docker rung's image is missing and may not be pulled, and no later rung worked;
+    `image` names it, the message says how to get it."""
+
+    def __init__(self, service: str, endpoint: str, rungs: dict[str, str], image: str) -> None:
+        super().__init__(service, endpoint, rungs)
+        self.image = image
+
+
 class ServiceDiedError(ServiceError):
     """A service that was healthy earlier in this run is gone."""
 
@@ -82,6 +91,7 @@ class ServiceStatus:
     latency_ms: float | None = None
     reason: str | None = None
     pid: int | None = None
+    container_id: str | None = None
     settings: ServiceSettings | None = field(default=None, repr=False)
 
     @property
@@ -181,6 +191,16 @@ class Stack:
                     name,
                     f"{name} ({status.backend}, pid {status.pid}) died during the run; {tail}",
                 )
+        if status.container_id is not None:
+            rec = self.registry.records().get(record_key(name, status.endpoint))
+            host = rec.docker_host if rec else None
+            down = docker_backend.state_of(status.container_id, host)
+            if down is not None:
+                raise ServiceDiedError(
+                    name,
+                    f"{name} (docker, container {status.container_id[:12]}) died during the "
+                    f"run: {down}",
+                )
         refused = tcp_probe(status.host, status.port, timeout=0.5)
         if refused is not None:
             raise ServiceDiedError(
@@ -222,6 +242,8 @@ class Stack:
                     "version": rep.version or (rec.version if rec else None) or "-",
                     "started": rec.started_at if rec else "-",
                     "pid": rec.pid if rec else None,
+                    "container": rec.container_id if rec else None,
+                    "id": _record_id(rec),
                     "health": ("healthy" if rep.healthy else f"unhealthy: {rep.reason}")
                     + _record_note(rec),
                     "latency_ms": rep.latency_ms,
@@ -235,7 +257,25 @@ class Stack:
         with self.registry.locked():
             data = self.registry.read()
             recs = [r for r in self.registry.records(data).values() if r.service in wanted]
-            return self._stop(recs)
+            outcome = self._stop(recs)
+            outcome.update(self._remove_unrecorded_containers(wanted))
+            return outcome
+
+    def _remove_unrecorded_containers(self, wanted: set[str]) -> dict[str, str]:
+        """Containers labelled with our state directory that no record names any more (a
+        deleted state file): `down` removes them too. Only when Docker is a rung here."""
+        if "docker" not in self.settings.backends or docker_backend.engine_status():
+            return {}
+        recorded = {r.container_id for r in self.registry.records().values()}
+        outcome = {}
+        mine = {docker_backend.L_STATE: str(self.settings.state_dir)}
+        for container in docker_backend.labelled(mine):
+            labels = container.labels or {}
+            if container.id in recorded or labels.get(docker_backend.L_SERVICE) not in wanted:
+                continue
+            key = f"container {container.short_id} ({labels.get(docker_backend.L_SERVICE)})"
+            outcome[key] = docker_backend.remove(container.id)
+        return outcome
 
     def stop_all(self) -> dict[str, str]:
         """Stop every recorded server, the stack's own and hand-started ones (OwnRecord):
@@ -293,6 +333,17 @@ class Stack:
                     if verdict is Verdict.UNKNOWN:
                         outcome[rec.key] = f"left alone: {why}"
                         continue
+                if rec.backend == "docker":
+                    down = (
+                        docker_backend.state_of(rec.container_id, rec.docker_host)
+                        if rec.container_id
+                        else "no container recorded"
+                    )
+                    if down is not None and not down.startswith("no engine answered"):
+                        outcome[rec.key] = f"reaped: {down}; " + self._stop([rec]).get(
+                            rec.key, "record removed"
+                        )
+                        continue
                 if rec.owner_kind == "run" and not self.registry.live_users(data, rec.run_id):
                     orphans.append(rec)
             data = self.registry.read()
@@ -305,9 +356,29 @@ class Stack:
                 self.registry.remove(rec.key)
                 remove_data_dir(rec.data_dir, self.settings.state_dir)
             outcome.update({k: f"reaped: {v}" for k, v in self._stop(orphans).items()})
+            outcome.update(self._reap_orphaned_containers())
             if self.settings.state_dir.parent.name != PRIVATE_DIR:
                 outcome.update(reap_private_stacks(self.settings))
             return outcome
+
+    def _reap_orphaned_containers(self) -> dict[str, str]:
+        """Containers of runs that are provably over, whichever state file recorded them
+        (a crashed run, a deleted state directory): found by their labels, removed."""
+        if "docker" not in self.settings.backends or docker_backend.engine_status():
+            return {}
+        outcome = {}
+        recorded = {r.container_id: r for r in self.registry.records().values()}
+        for container in docker_backend.labelled({docker_backend.L_KIND: "run"}):
+            why = docker_backend.owner_gone(container.labels or {})
+            if why is None:
+                continue
+            rec = recorded.get(container.id)
+            if rec is not None:
+                continue  # recorded here: the record's run decides (above)
+            service = (container.labels or {}).get(docker_backend.L_SERVICE)
+            key = f"container {container.short_id} ({service})"
+            outcome[key] = f"reaped ({why}): {docker_backend.remove(container.id)}"
+        return outcome
 
     def _abandoned_start(self, rec: ProcessRecord) -> str:
         result = self._stop([rec]).get(rec.key, "record removed")
@@ -344,8 +415,17 @@ class Stack:
 
         def one(rec: ProcessRecord) -> tuple[str, str]:
             if rec.backend == "docker":
-                docker_backend.compose_down([rec.service])
-                result = "docker container removed"
+                self._say(f"removing {rec.service} container {(rec.container_id or '?')[:12]}")
+                labels = None
+                if not rec.container_id:  # a start recorded before its container existed
+                    labels = {
+                        docker_backend.L_RUN: rec.run_id,
+                        docker_backend.L_SERVICE: rec.service,
+                        docker_backend.L_ENDPOINT: rec.endpoint,
+                    }
+                result = docker_backend.remove(rec.container_id, labels, rec.docker_host)
+                if result.startswith("left alone"):
+                    return rec.key, result  # the engine does not answer: record kept
             else:
                 self._say(f"stopping {rec.service} (pid {rec.pid})")
                 try:
@@ -386,6 +466,7 @@ class Stack:
             latency_ms=report.latency_ms,
             reason=report.reason,
             pid=rec.pid if rec else None,
+            container_id=rec.container_id if rec else None,
             settings=s,
         )
 
@@ -411,14 +492,9 @@ class Stack:
         key = record_key(name, s.endpoint)
         rec = self.registry.records().get(key)
         if rec is not None:
-            if rec.owner_kind == "run" and self.owner_kind == "run":
-                self._join(rec.run_id)
-            report = wait_healthy(s, 5.0, backend=rec.backend)
-            if report.healthy:
-                self._say(f"{name}: re-attached to {rec.backend} server at {s.endpoint}")
-                return self._status(s, report, rec)
-            rungs["recorded"] = f"{rec.backend} server (pid {rec.pid}) unhealthy: {report.reason}"
-            self._stop([rec])
+            attached = self._attach_recorded(s, rec, rungs)
+            if attached is not None:
+                return attached
 
         first = check(s, "running")
         if "running" in self.settings.backends and first.healthy:
@@ -428,45 +504,173 @@ class Stack:
         if first.reason != "connection refused":
             holder = find_port_holder(s.port, s.host)
             if holder is not None:
+                who = docker_backend.describe_holder(s.port, holder)
+                what = (
+                    f"a usable {name} the toolkit did not start, and KAIZEN_TEST_BACKENDS="
+                    f"{','.join(self.settings.backends)} excludes using it"
+                    if first.healthy
+                    else f"not a usable {name}"
+                )
                 return PortOccupiedError(
                     name,
                     s.endpoint,
                     {
                         **rungs,
-                        "port": f"{s.endpoint} is held by {holder.describe()}, which is not a "
-                        f"usable {name}; stop it or point KAIZEN_TEST_* at another port",
+                        "port": f"{s.endpoint} is held by {who}, which is {what}; stop it "
+                        "or point KAIZEN_TEST_* at another port",
                     },
                 )
 
+        image_missing: docker_backend.ImageMissingError | None = None
         if "docker" in self.settings.backends:
             why = docker_backend.engine_status()
             if why is None:
-                started = time.perf_counter()
-                try:
-                    self._say(f"{name}: docker compose up")
-                    docker_backend.compose_up([name])
-                    report = wait_healthy(s, self._timeout(name), backend="docker")
-                    if report.healthy:
-                        rec = ProcessRecord(
-                            service=name,
-                            endpoint=s.endpoint,
-                            backend="docker",
-                            pid=None,
-                            owner_kind=self.owner_kind,
-                            run_id=self.run_id,
-                            started_at=now_iso(),
-                            start_ms=monotonic_ms(started),
-                            version=report.version,
-                        )
-                        self._put(rec)
-                        return self._status(s, report, rec)
-                    why = f"container unhealthy: {report.reason}"
-                except docker_backend.DockerUnavailable as exc:
-                    why = str(exc)
+                result = self._start_docker(s)
+                if isinstance(result, ServiceStatus):
+                    return result
+                if isinstance(result, docker_backend.ImageMissingError):
+                    image_missing, why = result, str(result)
+                else:
+                    why = result
             rungs["docker"] = why
         else:
             rungs["docker"] = "disabled by KAIZEN_TEST_BACKENDS"
 
+        outcome = self._start_local(s, rungs)
+        if isinstance(outcome, ServiceUnavailableError) and image_missing is not None:
+            return ImageUnavailableError(name, s.endpoint, rungs, image_missing.image)
+        return outcome
+
+    def _want_hash(self, s: ServiceSettings, backend: str) -> str | None:
+        """The digest a server of `backend` started now would carry (None: cannot tell)."""
+        if backend == "docker":
+            try:
+                return docker_backend.spec_for(s).digest()
+            except docker_backend.DockerStartError:
+                return None
+        return settings_hash(s)
+
+    def _attach_recorded(
+        self, s: ServiceSettings, rec: ProcessRecord, rungs: dict[str, str]
+    ) -> ServiceStatus | ServiceUnavailableError | None:
+        """Re-attach to the server our state file records at the endpoint, when it is the
+        one these settings want; None to go on down the ladder (it was stopped)."""
+        name = s.name
+        if rec.backend not in self.settings.backends and "running" not in self.settings.backends:
+            return PortOccupiedError(
+                name,
+                s.endpoint,
+                {
+                    "recorded": f"{s.endpoint} is held by the toolkit's {rec.backend} server "
+                    f"({_record_id(rec)}, run {rec.run_id}), and KAIZEN_TEST_BACKENDS="
+                    f"{','.join(self.settings.backends)} excludes {rec.backend}: stop it "
+                    "(make services-down) or point KAIZEN_TEST_* at other ports",
+                },
+            )
+        want = self._want_hash(s, rec.backend)
+        if want and rec.settings_hash and rec.settings_hash != want:
+            users = self.registry.live_users(self.registry.read(), rec.run_id)
+            if rec.owner_kind == "run" and [u for u in users if u != self.member]:
+                return PortOccupiedError(
+                    name,
+                    s.endpoint,
+                    {
+                        "recorded": f"{s.endpoint} is held by the toolkit's {rec.backend} "
+                        f"server of live run {rec.run_id}, started with other settings; "
+                        "wait for that run or point KAIZEN_TEST_* at other ports",
+                    },
+                )
+            rungs["recorded"] = f"{rec.backend} server ({_record_id(rec)}) has other settings"
+            self._say(f"{name}: settings changed, replacing the {rec.backend} server")
+            self._stop([rec])
+            return None
+        if rec.backend == "docker" and rec.container_id:
+            down = docker_backend.state_of(rec.container_id, rec.docker_host)
+            if down is not None:
+                rungs["recorded"] = f"docker container {rec.container_id[:12]}: {down}"
+                self._stop([rec])
+                return None
+        if rec.owner_kind == "run" and self.owner_kind == "run":
+            self._join(rec.run_id)
+        report = wait_healthy(s, 5.0, backend=rec.backend)
+        if report.healthy:
+            self._say(f"{name}: re-attached to {rec.backend} server at {s.endpoint}")
+            return self._status(s, report, rec)
+        rungs["recorded"] = f"{rec.backend} server ({_record_id(rec)}) unhealthy: {report.reason}"
+        self._stop([rec])
+        return None
+
+    def _start_docker(
+        self, s: ServiceSettings
+    ) -> ServiceStatus | docker_backend.ImageMissingError | str:
+        """The Docker rung: a labelled container from the service's spec, healthy by the
+        same check as every rung. Returns the status, the missing image, or why not."""
+        name = s.name
+        try:
+            spec = docker_backend.spec_for(s)
+        except docker_backend.DockerStartError as exc:
+            return str(exc)
+        host = docker_backend.docker_host()
+        labels = docker_backend.labels_for(
+            spec,
+            run_id=self.run_id,
+            member=self.member,
+            owner_kind=self.owner_kind,
+            state_dir=self.settings.state_dir,
+        )
+        started_at = time.perf_counter()
+        rec = ProcessRecord(
+            service=name,
+            endpoint=s.endpoint,
+            backend="docker",
+            pid=None,
+            owner_kind=self.owner_kind,
+            run_id=self.run_id,
+            started_at=now_iso(),
+            start_ms=0.0,
+            state="starting",
+            starter=self.member,
+            docker_host=host,
+            settings_hash=spec.digest(),
+        )
+        self._put(rec)  # before the container exists: a killed starter leaves a trace
+
+        def created(container_id: str) -> None:
+            rec.container_id = container_id
+            self._put(rec)
+
+        self._say(f"{name}: starting a container of {spec.image} on {s.endpoint}")
+        try:
+            started = docker_backend.start(
+                spec, labels, pull=self.settings.docker_pull, on_created=created
+            )
+        except docker_backend.ImageMissingError as exc:
+            self.registry.remove(rec.key)
+            return exc
+        except (docker_backend.DockerStartError, docker_backend.DockerUnavailable) as exc:
+            self._stop([rec])
+            return str(exc)
+        timeout = self._timeout(name)
+        if name == "ollama":
+            problem = docker_backend.ensure_model(s, self.settings, timeout)
+            if problem is not None:
+                self._stop([rec])
+                return problem
+        report = wait_healthy(s, timeout, backend="docker", alive=started.exited)
+        if not report.healthy:
+            self._stop([rec])
+            return f"container {started.id[:12]} started but not healthy: {report.reason}"
+        rec.start_ms = monotonic_ms(started_at)
+        rec.version = report.version
+        rec.state, rec.starter = "running", None
+        self._put(rec)
+        self._say(f"{name}: healthy in {rec.start_ms:.0f} ms, {report.version} ({started.id[:12]})")
+        return self._status(s, report, rec)
+
+    def _start_local(
+        self, s: ServiceSettings, rungs: dict[str, str]
+    ) -> ServiceStatus | ServiceUnavailableError:
+        name = s.name
         if "local" not in self.settings.backends:
             rungs["local"] = "disabled by KAIZEN_TEST_BACKENDS"
             return ServiceUnavailableError(name, s.endpoint, rungs)
@@ -485,6 +689,7 @@ class Stack:
             data_dir=str(base),
             state="starting",
             starter=self.member,
+            settings_hash=settings_hash(s),
         )
         self._put(rec)  # before the spawn: a starter killed from here on leaves a trace
 
@@ -526,8 +731,22 @@ class Stack:
         remove_data_dir(str(base), self.settings.state_dir)
 
 
+def _record_id(rec: ProcessRecord | None) -> str:
+    """What `status` shows in its id column: the server's PID or its container."""
+    if rec is None:
+        return "-"
+    if rec.backend == "docker":
+        return f"container {rec.container_id[:12]}" if rec.container_id else "container ?"
+    return f"pid {rec.pid}" if rec.pid else "pid ?"
+
+
 def _record_note(rec: ProcessRecord | None) -> str:
-    """What `status` adds about a record whose process is not provably the one recorded."""
+    """What `status` adds about a record whose server is not provably the one recorded."""
+    if rec is not None and rec.backend == "docker" and rec.container_id:
+        down = docker_backend.state_of(rec.container_id, rec.docker_host)
+        if down is not None and not down.startswith("no engine answered"):
+            return f" ({down}; the next run or `down` removes it)"
+        return ""
     if rec is None or rec.backend != "local":
         return ""
     if rec.state == "starting":
