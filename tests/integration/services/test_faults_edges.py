@@ -221,8 +221,15 @@ def test_ctrl_c_during_up_stops_what_it_started(private_state_dir) -> None:
     )
     env.pop("CI", None)
     env.pop("PYTEST_XDIST_WORKER", None)
+    # A shell runs background jobs with SIGINT ignored (bash, no job control), and Python
+    # then installs no KeyboardInterrupt handler: `up` run from a backgrounded CI script
+    # would ignore the interrupt (exit 0). Ctrl-C at a terminal is delivered: restore that.
+    interruptible = (
+        "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('tests.utils.docker_config', run_name='__main__', alter_sys=True)"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.utils.docker_config", "up", "redis", "ollama"],
+        [sys.executable, "-c", interruptible, "up", "redis", "ollama"],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
