@@ -2,8 +2,9 @@
 
 Each service comes from the first rung that works: a healthy server already at the
 configured endpoint, then a labelled container on the `docker` SDK (only when an engine
-answers at DOCKER_HOST), then real servers started as local child processes. Endpoints live in tests/utils/services.env and
-can be overridden from the environment. Implementation: tests/utils/_services/.
+answers at DOCKER_HOST), then real servers started as local child processes. Endpoints
+live in tests/utils/services.env and can be overridden from the environment.
+Implementation: tests/utils/_services/.
 
     from tests.utils import ensure_docker_services
     await ensure_docker_services()                       # postgresql + redis
@@ -32,6 +33,7 @@ from tests.utils._services.settings import (
     load_settings,
 )
 from tests.utils._services.stack import (
+    ImageUnavailableError,
     PortOccupiedError,
     ServiceDiedError,
     ServiceError,
@@ -47,6 +49,7 @@ __all__ = [
     "SERVICE_NAMES",
     "DockerServicesManager",
     "HealthReport",
+    "ImageUnavailableError",
     "PortOccupiedError",
     "RefusedCleanupError",
     "ServiceDiedError",
