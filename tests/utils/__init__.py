@@ -16,6 +16,8 @@ UNIT_TIER_FAKES = (
 )
 
 _EXPORTS: dict[str, str] = {
+    # the root of every exception class the toolkit defines
+    "ToolkitError": "errors",
     # real-service stack
     "ensure_docker_services": "docker_config",
     "DockerServicesManager": "docker_config",

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 _WORDS = [
     "alpha",
     "bravo",
@@ -48,7 +50,7 @@ _ALNUM = string.ascii_letters + string.digits
 _MAX_FREE_REPEAT = 4  # extra repetitions drawn for `*`, `+` and `{n,}` in patterns
 
 
-class UnsupportedSchemaError(ValueError):
+class UnsupportedSchemaError(ToolkitError, ValueError):
     """The schema (or a pattern in it) uses a feature the sampler cannot satisfy for sure."""
 
     def __init__(self, path: str, reason: str) -> None:

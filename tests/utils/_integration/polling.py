@@ -11,10 +11,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from tests.utils.errors import ToolkitError
+
 T = TypeVar("T")
 
 
-class ConditionTimeout(AssertionError):
+class ConditionTimeout(ToolkitError, AssertionError):
     """`wait_for_condition` ran out of time; says what was awaited and what it last saw."""
 
 

@@ -11,10 +11,12 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tests.utils.errors import ToolkitError
+
 T = TypeVar("T")
 
 
-class FaultError(RuntimeError):
+class FaultError(ToolkitError, RuntimeError):
     """A fault could not be injected (e.g. the process is not one the toolkit started)."""
 
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tests.utils.errors import ToolkitError
+
 from .stats import MAD_TO_SIGMA, SampleStats
 
 BASELINE_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "baselines"
@@ -34,7 +36,7 @@ def machine_class() -> str:
     return f"{sys.platform}-{platform.machine()}-{os.cpu_count()}cpu-py{v.major}.{v.minor}"
 
 
-class MachineClassMismatchError(ValueError):
+class MachineClassMismatchError(ToolkitError, ValueError):
     """The baseline was recorded on a different machine class; figures are not comparable."""
 
     def __init__(self, baseline_class: str, current_class: str) -> None:
@@ -47,7 +49,7 @@ class MachineClassMismatchError(ValueError):
         )
 
 
-class BaselineNotFoundError(FileNotFoundError):
+class BaselineNotFoundError(ToolkitError, FileNotFoundError):
     """No baseline file exists for the machine class."""
 
     def __init__(self, path: Path) -> None:

@@ -15,11 +15,13 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, Literal
 
+from tests.utils.errors import ToolkitError
+
 _MB = 1024 * 1024
 Status = Literal["running", "passed", "failed"]
 
 
-class PerformanceAssertionError(AssertionError):
+class PerformanceAssertionError(ToolkitError, AssertionError):
     """A measured figure exceeded its limit (or the measured block itself failed)."""
 
     def __init__(self, name: str, figure: str, limit: float, measured: float, unit: str) -> None:

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from tests.utils.errors import ToolkitError
+
 from .layout import item_tier
 
 
-class TierViolation(RuntimeError):
+class TierViolation(ToolkitError, RuntimeError):
     """A test broke its tier's rules (a mock in a real tier, a socket out of a unit test)."""
 
 

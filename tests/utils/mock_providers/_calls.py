@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from kaizen.errors import KaizenError
+from tests.utils.errors import ToolkitError
 
 T = TypeVar("T")
 
 
-class MockProviderError(KaizenError):
+class MockProviderError(ToolkitError, KaizenError):
     """A mock was asked for something it was not told to answer (a test-setup bug)."""
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kaizen.errors import ProviderResponseError
+from tests.utils.errors import ToolkitError
 
 
-class MockRateLimitError(ProviderResponseError):
+class MockRateLimitError(ToolkitError, ProviderResponseError):
     """HTTP 429 from the mock, with the `retry_after` seconds a server would send."""
 
     def __init__(self, message: str, *, provider: str, url: str, retry_after: float) -> None:
