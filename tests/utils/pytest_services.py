@@ -1,6 +1,8 @@
 """pytest plugin: real services once per run, per-worker isolation, skip-or-fail reasons.
 
 - `--require-services` (or CI=true): an unreachable service FAILS the test instead of skipping.
+- `--reuse-services` (or KAIZEN_TEST_REUSE=1): servers outlive the run; the next run
+  re-attaches to those whose settings match (a changed setting replaces the server).
 - `@pytest.mark.requires_services("postgresql", "redis")`: the test needs these services.
 - Session fixtures: `<service>_service` (a ServiceStatus) and ready clients on the worker's
   own database (`postgres_conn`, `redis_client`, `mysql_conn`, `mongodb_db`, `ollama_client`).
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -51,6 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail (instead of skip) a test whose services cannot be brought up; implied by "
         "CI=true",
     )
+    group.addoption(
+        "--reuse-services",
+        action="store_true",
+        default=False,
+        help="keep the servers this run starts for the next run, and re-attach to kept ones "
+        "whose settings match (KAIZEN_TEST_REUSE=1); `make services-down` removes them",
+    )
 
 
 def strict_services(config: pytest.Config) -> bool:
@@ -71,7 +80,10 @@ def _stack(config: pytest.Config) -> Stack:
         workerinput = getattr(config, "workerinput", None)
         run = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
         try:
-            stack = Stack(run_id=f"pytest-{run[:12]}")
+            settings = st.load_settings()
+            if config.getoption("--reuse-services", default=False):
+                settings = replace(settings, reuse=True)
+            stack = Stack(settings=settings, run_id=f"pytest-{run[:12]}")
         except st.SettingsError as exc:
             raise pytest.UsageError(
                 f"service settings: {exc}. Fix {exc.key} in the environment or in "

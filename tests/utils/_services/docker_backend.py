@@ -557,6 +557,34 @@ def state_of(container_id: str, host: str | None = None) -> str | None:
     return container_down(container)
 
 
+def image_changed(container_id: str, image: str | None, host: str | None = None) -> str | None:
+    """Why a kept container no longer runs the image its tag names (rebuilt), or None."""
+    import docker
+
+    try:
+        c = client(host)
+        recorded = (c.containers.get(container_id).labels or {}).get(f"{LABEL}.image-id")
+        current = c.images.get(image).id if image else None
+    except (docker.errors.NotFound, DockerUnavailable) as exc:
+        return f"cannot compare its image: {_first_line(exc)}"
+    if recorded and current and recorded != current:
+        return f"image {image} was rebuilt ({recorded[7:19]} -> {current[7:19]})"
+    return None
+
+
+def reusable_container(spec: ContainerSpec) -> Any | None:
+    """A running container kept for reuse with exactly this spec (digest) and image."""
+    matches = [
+        c
+        for c in labelled({L_KIND: "reuse", L_SPEC: spec.digest()})
+        if c.status == "running" and (c.labels or {}).get(L_HOST) == this_host()
+    ]
+    for container in matches:
+        if image_changed(str(container.id), spec.image) is None:
+            return container
+    return None
+
+
 def ensure_model(s: ServiceSettings, settings: Settings, timeout_s: float) -> str | None:
     """An Ollama whose model is not listed pulls it through its API (a real `ollama serve`
     starts empty); None when listed or pulled, else why not. Obeys the pull policy."""

@@ -144,6 +144,14 @@ class Stack:
         self._released = False
         self._atexit_registered = False
 
+    @property
+    def server_kind(self) -> str:
+        """The owner kind of the servers this stack starts: a run's are "reuse" (kept for
+        the next run) under KAIZEN_TEST_REUSE / --reuse-services, else the stack's own."""
+        if self.owner_kind == "run" and self.settings.reuse:
+            return "reuse"
+        return self.owner_kind
+
     # -- public --------------------------------------------------------------------------
     def ensure(self, names: Iterable[str]) -> dict[str, ServiceStatus]:
         """All `names` healthy, or ServiceUnavailableError for the first one that is not."""
@@ -495,6 +503,10 @@ class Stack:
             attached = self._attach_recorded(s, rec, rungs)
             if attached is not None:
                 return attached
+        elif self.settings.reuse and "docker" in self.settings.backends:
+            adopted = self._adopt_container(s)
+            if adopted is not None:
+                return adopted
 
         first = check(s, "running")
         if "running" in self.settings.backends and first.healthy:
@@ -586,6 +598,8 @@ class Stack:
             return None
         if rec.backend == "docker" and rec.container_id:
             down = docker_backend.state_of(rec.container_id, rec.docker_host)
+            if down is None and rec.owner_kind == "reuse":
+                down = docker_backend.image_changed(rec.container_id, s.image, rec.docker_host)
             if down is not None:
                 rungs["recorded"] = f"docker container {rec.container_id[:12]}: {down}"
                 self._stop([rec])
@@ -599,6 +613,39 @@ class Stack:
         rungs["recorded"] = f"{rec.backend} server ({_record_id(rec)}) unhealthy: {report.reason}"
         self._stop([rec])
         return None
+
+    def _adopt_container(self, s: ServiceSettings) -> ServiceStatus | None:
+        """Reuse: a running container kept by an earlier run (recorded in another state
+        file, or in one since deleted) whose spec digest and image match these settings."""
+        if docker_backend.engine_status() is not None:
+            return None
+        try:
+            spec = docker_backend.spec_for(s)
+        except docker_backend.DockerStartError:
+            return None
+        found = docker_backend.reusable_container(spec)
+        if found is None:
+            return None
+        report = wait_healthy(s, 5.0, backend="docker")
+        if not report.healthy:
+            return None  # the ladder goes on: the port check names it
+        rec = ProcessRecord(
+            service=s.name,
+            endpoint=s.endpoint,
+            backend="docker",
+            pid=None,
+            owner_kind="reuse",
+            run_id=(found.labels or {}).get(docker_backend.L_RUN, self.run_id),
+            started_at=now_iso(),
+            start_ms=0.0,
+            version=report.version,
+            container_id=str(found.id),
+            docker_host=docker_backend.docker_host(),
+            settings_hash=spec.digest(),
+        )
+        self._put(rec)
+        self._say(f"{s.name}: re-attached to reused container {found.short_id}")
+        return self._status(s, report, rec)
 
     def _start_docker(
         self, s: ServiceSettings
@@ -615,7 +662,7 @@ class Stack:
             spec,
             run_id=self.run_id,
             member=self.member,
-            owner_kind=self.owner_kind,
+            owner_kind=self.server_kind,
             state_dir=self.settings.state_dir,
         )
         started_at = time.perf_counter()
@@ -624,7 +671,7 @@ class Stack:
             endpoint=s.endpoint,
             backend="docker",
             pid=None,
-            owner_kind=self.owner_kind,
+            owner_kind=self.server_kind,
             run_id=self.run_id,
             started_at=now_iso(),
             start_ms=0.0,
@@ -682,7 +729,7 @@ class Stack:
             endpoint=s.endpoint,
             backend="local",
             pid=None,
-            owner_kind=self.owner_kind,
+            owner_kind=self.server_kind,
             run_id=self.run_id,
             started_at=now_iso(),
             start_ms=0.0,
