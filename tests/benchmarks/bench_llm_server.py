@@ -12,6 +12,10 @@
 - decode speed through the server vs the raw xllamacpp engine in this process, same prompt,
   greedy, same token count, runs interleaved so machine noise hits both: target ratio 0.8,
   expressed as ``target_ms`` = raw ms/token / 0.8.
+- /v1/chat/completions vs /api/chat: the same seeded chat (32 tokens, same sampling) on
+  both routes of one server, plain and streamed, runs interleaved so noise hits both
+  alike, through one raw HTTP client (the SDKs' own costs are not the server's); both
+  must give the same text. Target: /v1 within 5% of /api/chat.
 - embeddings (when served): start to all-minilm listed (it loads before the ready line, so
   it must be listed at once; target 3 s like the start), /api/embed latency for 1 and 32
   sentences with the server's RSS; targets are what the former sentence-transformers/torch
@@ -278,6 +282,92 @@ def bench_decode(url: str, model_path: Path) -> dict[str, Any]:
     )
 
 
+V1_RUNS = 12
+V1_MESSAGES = [{"role": "user", "content": "Describe the sea in one sentence."}]
+V1_SAMPLING = {"seed": 11, "temperature": 0.8, "top_p": 0.9}
+
+
+def _v1_run(client: Any, path: str, *, stream: bool) -> tuple[float, str]:
+    """One run of the seeded chat on ``path``: (ms, the text)."""
+    from tests.utils.ollama_server import LLM_MODEL
+
+    body: dict[str, Any] = {"model": LLM_MODEL, "messages": V1_MESSAGES, "stream": stream}
+    if path == "/api/chat":
+        body["options"] = {**V1_SAMPLING, "num_predict": 32}
+    else:
+        body.update(V1_SAMPLING, max_tokens=32)
+    started = time.perf_counter()
+    with client.stream("POST", path, json=body) as response:
+        response.raise_for_status()
+        lines = [line for line in response.iter_lines() if line]
+    ms = (time.perf_counter() - started) * 1e3
+    if path == "/api/chat":
+        return ms, "".join(json.loads(line)["message"]["content"] for line in lines)
+    events = [line.removeprefix("data: ") for line in lines]
+    if not stream:
+        return ms, json.loads(events[0])["choices"][0]["message"]["content"]
+    if events[-1] != "[DONE]":
+        raise RuntimeError(f"/v1 stream did not end with [DONE]: {events[-1]!r}")
+    chunks = [json.loads(e)["choices"] for e in events[:-1]]
+    return ms, "".join(c[0]["delta"].get("content") or "" for c in chunks if c)
+
+
+def _shape_us_per_chunk() -> tuple[float, float]:
+    """In-process cost of writing one streamed token: native NDJSON vs OpenAI SSE (µs)."""
+    from tests.utils.ollama_server import protocol
+    from tests.utils.ollama_server.app import NATIVE
+    from tests.utils.ollama_server.openai_compat import ChatShape
+
+    costs = []
+    for make in (lambda: NATIVE, lambda: ChatShape("m", include_usage=True)):
+        shape = make()
+        started = time.perf_counter()
+        for _ in range(2000):
+            shape.chunk(protocol.chunk("gemma3:270m", " word", chat=True))
+        costs.append((time.perf_counter() - started) * 1e6 / 2000)
+    return round(costs[0], 2), round(costs[1], 2)
+
+
+def bench_v1_overhead(url: str) -> list[dict[str, Any]]:
+    """Runs in pairs, the order alternating, and the overhead is the median of the pairs'
+    ratios: a pair shares the machine's load of its moment, which a loaded 2-core machine
+    changes by more than the overhead measured."""
+    import httpx
+
+    rows = []
+    paths = ("/api/chat", "/v1/chat/completions")
+    with httpx.Client(base_url=url, timeout=300) as client:
+        for stream in (False, True):
+            for path in paths:
+                _v1_run(client, path, stream=stream)  # warm both
+            times: dict[str, list[float]] = {p: [] for p in paths}
+            for i in range(V1_RUNS):
+                texts = {}
+                for path in paths if i % 2 == 0 else paths[::-1]:
+                    ms, texts[path] = _v1_run(client, path, stream=stream)
+                    times[path].append(ms)
+                if len(set(texts.values())) != 1:
+                    raise RuntimeError(f"same seeded request, different text: {texts}")
+            native, v1 = times[paths[0]], times[paths[1]]
+            ratios = [b / a for a, b in zip(native, v1, strict=True)]
+            extra: dict[str, Any] = {}
+            if stream:
+                extra["shape_us_per_chunk_native"], extra["shape_us_per_chunk_v1"] = (
+                    _shape_us_per_chunk()
+                )
+            rows.append(
+                _stats(
+                    "llm_v1_chat_vs_api_chat" + ("_stream" if stream else ""),
+                    v1,
+                    statistics.median(native) * 1.05,
+                    api_chat_median_ms=round(statistics.median(native), 2),
+                    overhead_pct=round((statistics.median(ratios) - 1) * 100, 2),
+                    **extra,
+                )
+            )
+    return rows
+
+
 def _tags(url: str) -> list[dict[str, Any]]:
     import httpx
 
@@ -303,6 +393,7 @@ def run() -> list[dict[str, Any]]:
             results.append(bench_agent_run(server.url))
             results.append(bench_schema_generation(server.url))
             results.append(bench_decode(server.url, model_path))
+            results.extend(bench_v1_overhead(server.url))
         finally:
             stop_server(server)
     return results
