@@ -7,6 +7,7 @@ the server or running Lua.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -107,6 +108,9 @@ class RedisDatabase:
         self.endpoint = endpoint_of(url)
         self.timeout = timeout
         self._client: Any = None
+        #: Threads share one client: two racing first uses made two, and the one dropped
+        #: was closed by its __del__ under the other thread's pipeline (EBADF mid-MULTI).
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RedisDatabase({self.endpoint})"
@@ -119,17 +123,19 @@ class RedisDatabase:
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = _redis().Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_timeout=self.timeout,
-                socket_connect_timeout=self.timeout,
-            )
-        return self._client
+        with self._lock:
+            if self._client is None:
+                self._client = _redis().Redis.from_url(
+                    self.url,
+                    decode_responses=True,
+                    socket_timeout=self.timeout,
+                    socket_connect_timeout=self.timeout,
+                )
+            return self._client
 
     def close(self) -> None:
-        client, self._client = self._client, None
+        with self._lock:
+            client, self._client = self._client, None
         if client is not None:
             client.close()
 
