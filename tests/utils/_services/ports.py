@@ -26,21 +26,46 @@ def find_port_holder(port: int, host: str = "127.0.0.1") -> PortHolder | None:
         conns = psutil.net_connections(kind="tcp")
     except psutil.AccessDenied:
         conns = []
+    pids: list[int | None] = []
     for conn in conns:
         if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port != port:
             continue
         if conn.laddr.ip not in (host, "0.0.0.0", "::", "::ffff:" + host, "::1"):
             continue
-        if conn.pid is None:
+        pids.append(conn.pid)
+    if pids:
+        pid = _owner(pids, port)
+        if pid is None:
             return PortHolder(None, None, None)
         try:
-            proc = psutil.Process(conn.pid)
+            proc = psutil.Process(pid)
             cmdline = " ".join(proc.cmdline())[:200]
-            return PortHolder(conn.pid, proc.name(), cmdline or None)
+            return PortHolder(pid, proc.name(), cmdline or None)
         except psutil.Error:
-            return PortHolder(conn.pid, None, None)
+            return PortHolder(pid, None, None)
     if _port_in_use(host, port):
         return PortHolder(None, None, None)
+    return None
+
+
+def _owner(pids: list[int | None], port: int) -> int | None:
+    """The listener's owner: psutil names one process per socket, and a process forking
+    (any thread of the holder starting a subprocess) holds a copy of every descriptor until
+    its exec, under the parent's command line; so climb while the parent listens too."""
+    import psutil
+
+    pid = next((p for p in pids if p is not None), None)
+    while pid is not None:
+        try:
+            parent = psutil.Process(pid).parent()
+            if parent is None or not any(
+                c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                for c in parent.net_connections(kind="tcp")
+            ):
+                return pid
+        except psutil.Error:
+            return pid
+        pid = parent.pid
     return None
 
 
