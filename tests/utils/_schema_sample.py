@@ -220,7 +220,8 @@ class SchemaSampler:
     def sample(self) -> Any:
         return self.value(self.root, "$")
 
-    def _resolve(self, ref: str, path: str) -> Mapping[str, Any]:
+    def _resolve(self, ref: str, path: str) -> Any:
+        """The JSON value `ref` points at, as it is: `value` judges whether it is a schema."""
         if not ref.startswith("#/"):
             raise UnsupportedSchemaError(path, f"only local $ref ('#/...') is supported: {ref!r}")
         node: Any = self.root
@@ -309,7 +310,9 @@ class SchemaSampler:
             f"{low}..{high} (last try {last!r}); relax the bounds or script the response",
         )
 
-    def _bounds(self, schema: Mapping[str, Any], path: str, default: tuple[float, float]) -> Any:
+    def _bounds(
+        self, schema: Mapping[str, Any], path: str, default: tuple[float, float]
+    ) -> tuple[float, float]:
         low = schema.get("minimum", schema.get("exclusiveMinimum", None))
         high = schema.get("maximum", schema.get("exclusiveMaximum", None))
         if low is None and high is None:

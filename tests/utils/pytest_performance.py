@@ -14,8 +14,9 @@ Records travel from xdist workers to the controller as `user_properties` of the 
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -87,7 +88,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Any:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     __tracebackhide__ = True
     limits = _limits(item)
     if limits is None:
@@ -206,9 +207,10 @@ class _PerformancePlugin:
             return
         for key, value in report.user_properties:
             if key == USER_PROPERTY:
-                self.rows.append({"test": report.nodeid, **value})
+                # what pytest_runtest_makereport attached: a PerformanceMetrics.to_dict()
+                self.rows.append({"test": report.nodeid, **cast("dict[str, Any]", value)})
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.rows or hasattr(self.config, "workerinput"):
             return
         terminalreporter.write_sep("=", f"performance: {len(self.rows)} tracked operation(s)")

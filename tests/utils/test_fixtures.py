@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import difflib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kaizen.config import AgentConfig, KaizenConfig
 from tests.utils._fixtures.tables import (
@@ -34,6 +34,12 @@ from tests.utils._fixtures.tables import (
     seeded_table,
 )
 from tests.utils._services.settings import NAME_PREFIX
+
+if TYPE_CHECKING:
+    from kaizen.agent import Agent
+    from kaizen.framework import Kaizen
+    from kaizen.signatures import CompiledSignature, FieldSpec
+    from tests.utils._services.settings import Settings
 
 __all__ = [
     "AGENT_CONFIGS",
@@ -72,7 +78,7 @@ __test__ = False  # nothing in this module is a test
 # --- service settings ---------------------------------------------------------------------
 
 
-def service_settings() -> Any:
+def service_settings() -> Settings:
     """The stack's settings (services.env + environment), read fresh on every call so a
     test that overrides an environment variable sees it."""
     from tests.utils.docker_config import get_settings
@@ -215,9 +221,12 @@ SIGNATURES = MappingProxyType(
 )
 
 
-def signature_to_string(compiled: Any) -> str:
+def signature_to_string(compiled: CompiledSignature) -> str:
     """Render a CompiledSignature back into the string grammar (for round-trip tests)."""
-    side = lambda fields: ", ".join(f"{f.name}: {f.type}" for f in fields)  # noqa: E731
+
+    def side(fields: Iterable[FieldSpec]) -> str:
+        return ", ".join(f"{f.name}: {f.type}" for f in fields)
+
     inputs = side(compiled.inputs)
     return f"{inputs} -> {side(compiled.outputs)}" if inputs else f"-> {side(compiled.outputs)}"
 
@@ -265,7 +274,7 @@ class DataScenario:
         agents = tuple(replace(a, config=config, overrides=overrides) for a in self.agents)
         return replace(self, agents=agents)
 
-    def create_agents(self, kaizen: Any, *, prefix: str = "") -> list[Any]:
+    def create_agents(self, kaizen: Kaizen, *, prefix: str = "") -> list[Agent]:
         """Create the scenario's agents on `kaizen` (ids prefixed, for isolation)."""
         return [
             kaizen.create_agent(

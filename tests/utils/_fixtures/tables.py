@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tests.utils._services.settings import NAME_PREFIX
 
@@ -39,6 +39,8 @@ _COLUMN_TYPES = {
     },
 }
 _PLACEHOLDER = {"postgresql": "%s", "mysql": "%s", "sqlite": "?"}
+
+V = TypeVar("V")
 
 
 class SupportsExecute(Protocol):
@@ -100,7 +102,7 @@ class TableFixture:
         return [dict(zip(self.column_names, row, strict=True)) for row in self.rows]
 
 
-def _dialect(dialect: str, table: Mapping[str, Any]) -> Any:
+def _dialect(dialect: str, table: Mapping[str, V]) -> V:
     try:
         return table[dialect]
     except KeyError:

@@ -9,7 +9,7 @@ import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tests.utils.errors import ToolkitError
 
@@ -20,12 +20,12 @@ class ConditionTimeout(ToolkitError, AssertionError):
     """`wait_for_condition` ran out of time; says what was awaited and what it last saw."""
 
 
-def _describe(predicate: Callable[..., Any], message: str | None) -> str:
-    return message or getattr(predicate, "__name__", repr(predicate))
+def _describe(predicate: Callable[..., object], message: str | None) -> str:
+    return message or str(getattr(predicate, "__name__", repr(predicate)))
 
 
 def _timeout_error(
-    what: str, timeout: float, polls: int, last: Any, error: Any
+    what: str, timeout: float, polls: int, last: object, error: BaseException | None
 ) -> ConditionTimeout:
     seen = f"last error {type(error).__name__}: {error}" if error else f"last value {last!r}"
     return ConditionTimeout(f"{what}: not true within {timeout:g}s ({polls} polls; {seen})")
@@ -54,7 +54,9 @@ def wait_for_condition(
     _check_args(timeout, interval)
     deadline = time.monotonic() + timeout
     pause = threading.Event()
-    polls, last, error = 0, None, None
+    polls = 0
+    last: T | None = None
+    error: BaseException | None = None
     while True:
         polls += 1
         try:
@@ -81,16 +83,20 @@ async def wait_for_condition_async(
     _check_args(timeout, interval)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    polls, last, error = 0, None, None
+    polls = 0
+    last: T | None = None
+    error: BaseException | None = None
     while True:
         polls += 1
         try:
             value = predicate()
             if inspect.isawaitable(value):
-                value = await asyncio.wait_for(value, max(deadline - loop.time(), 0.001))
-            last, error = value, None
+                last = await asyncio.wait_for(value, max(deadline - loop.time(), 0.001))
+            else:
+                last = value
+            error = None
             if last:
-                return last  # type: ignore[return-value]
+                return last
         except TimeoutError as exc:
             error = exc
         except ignore as exc:

@@ -9,9 +9,12 @@ import contextlib
 import json
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tests.utils.errors import ToolkitError
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
 
 T = TypeVar("T")
 
@@ -176,7 +179,7 @@ class LLMOutputCorrupter:
         self.upstream = upstream.rstrip("/")
         self.corrupt = corrupt
         self.corrupted = 0
-        self._server: Any = None
+        self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._url = ""
 

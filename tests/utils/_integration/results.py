@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from kaizen.errors import SignatureValidationError, WorkflowExecutionError
 
 if TYPE_CHECKING:
+    from kaizen.coordination import AgentStep, CoordinationResult
     from kaizen.workflow import Workflow, WorkflowBuilder
 
 
@@ -121,7 +122,7 @@ def _judge(
 
 
 def _built(workflow: Workflow | WorkflowBuilder) -> Workflow:
-    return workflow.build() if hasattr(workflow, "build") else workflow  # type: ignore[return-value]
+    return workflow.build() if hasattr(workflow, "build") else workflow
 
 
 async def execute_workflow(
@@ -197,7 +198,7 @@ class CoordinationExecutionResult:
     pattern: str
     success: bool
     execution_time_ms: float
-    result: Any = None  # kaizen.coordination.CoordinationResult
+    result: CoordinationResult | None = None
     error: BaseException | None = None
 
     @property
@@ -205,7 +206,7 @@ class CoordinationExecutionResult:
         return self.result.outputs if self.result is not None else {}
 
     @property
-    def steps(self) -> tuple[Any, ...]:
+    def steps(self) -> tuple[AgentStep, ...]:
         if self.result is not None:
             return tuple(self.result.steps)
         return tuple(getattr(self.error, "steps", ()) or ())

@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .proxies import (
     CorruptFn,
@@ -19,8 +19,12 @@ from .proxies import (
     _loopback_only,
 )
 
+if TYPE_CHECKING:
+    from tests.utils._services.identity import ProcessIdentity
+    from tests.utils._services.registry import ProcessRecord
 
-def _status_pid(service: Any) -> int:
+
+def _status_pid(service: object) -> int:
     """The PID to fault, proven ours: a server the stack recorded (identity verified) or a
     descendant of this process. Anything else is refused, never signalled."""
     pid = getattr(service, "pid", None) if not isinstance(service, int) else service
@@ -52,7 +56,7 @@ def _status_pid(service: Any) -> int:
     )
 
 
-def _stop_signal_for(pid: int, records: Iterable[Any] | None = None) -> int:
+def _stop_signal_for(pid: int, records: Iterable[ProcessRecord] | None = None) -> int:
     """The stop signal the service stack recorded for `pid`, else SIGTERM."""
     if records is None:
         from tests.utils._services.stack import default_stack
@@ -69,7 +73,7 @@ class ErrorSimulator:
     undoes them in reverse order, and reports every undo that failed."""
 
     def __init__(self) -> None:
-        self._undo: list[tuple[str, Callable[[], None]]] = []
+        self._undo: list[tuple[str, Callable[[], object]]] = []  # results are ignored
 
     def __enter__(self) -> ErrorSimulator:
         return self
@@ -81,7 +85,7 @@ class ErrorSimulator:
     def active(self) -> list[str]:
         return [label for label, _ in self._undo]
 
-    def _push(self, label: str, undo: Callable[[], None]) -> None:
+    def _push(self, label: str, undo: Callable[[], object]) -> None:
         self._undo.append((label, undo))
 
     def restore_all(self) -> None:
@@ -97,7 +101,7 @@ class ErrorSimulator:
 
     # -- processes -------------------------------------------------------------------------
 
-    def pause_service(self, service: Any) -> int:
+    def pause_service(self, service: object) -> int:
         """SIGSTOP the service's process (a `ServiceStatus` or a PID we started): it keeps
         its port but answers nothing, like a hung server. Undone with SIGCONT."""
         pid = _status_pid(service)
@@ -106,13 +110,13 @@ class ErrorSimulator:
         self._push(f"pause pid {pid}", lambda: _signal_if_same(ident, signal.SIGCONT))
         return pid
 
-    def resume_service(self, service: Any) -> None:
+    def resume_service(self, service: object) -> None:
         pid = _status_pid(service)
         _signal_if_same(_identity(pid), signal.SIGCONT)
         self._undo = [(lbl, u) for lbl, u in self._undo if lbl != f"pause pid {pid}"]
 
     def stop_service(
-        self, service: Any, *, restart: Callable[[], Any], timeout: float = 30.0
+        self, service: object, *, restart: Callable[[], object], timeout: float = 30.0
     ) -> int:
         """Stop the service's process with its own stop signal and wait until it is gone;
         `restart` (e.g. the service plugin's ensure) brings it back when the fault is undone.
@@ -170,13 +174,13 @@ class ErrorSimulator:
         return corrupter
 
 
-def _identity(pid: int) -> Any:
+def _identity(pid: int) -> ProcessIdentity | None:
     from tests.utils._services.identity import identify
 
     return identify(pid)
 
 
-def _signal_if_same(identity: Any, sig: signal.Signals) -> None:
+def _signal_if_same(identity: ProcessIdentity | None, sig: signal.Signals) -> None:
     """Signal the process only while it is still the one we faulted (a PID may be reused)."""
     from tests.utils._services.identity import Verdict, verify
 

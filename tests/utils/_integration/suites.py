@@ -15,8 +15,11 @@ from .simulator import ErrorSimulator
 
 if TYPE_CHECKING:
     from kaizen.agent import Agent
+    from kaizen.config import AgentConfig, KaizenConfig
     from kaizen.framework import Kaizen
+    from kaizen.signatures import Signature
     from kaizen.workflow import Workflow, WorkflowBuilder
+    from tests.utils._services.stack import ServiceStatus
 
 
 def _must_have_services(config: pytest.Config) -> bool:
@@ -27,7 +30,7 @@ def _must_have_services(config: pytest.Config) -> bool:
     return required or os.environ.get("CI", "").lower() == "true"
 
 
-def _bring_up(request: pytest.FixtureRequest, names: Sequence[str]) -> dict[str, Any]:
+def _bring_up(request: pytest.FixtureRequest, names: Sequence[str]) -> dict[str, ServiceStatus]:
     """The services through the service plugin (`tests.utils.pytest_services.require`): the
     run's one stack starts them once; unreachable means skip with the reason, or fail under
     CI=true / --require-services. Without the plugin `required_services` cannot be honoured,
@@ -58,10 +61,10 @@ class IntegrationTestSuite:
     """
 
     required_services: ClassVar[Sequence[str]] = ("ollama",)
-    kaizen_config: ClassVar[Any] = "integration"
+    kaizen_config: ClassVar[str | KaizenConfig | Mapping[str, Any]] = "integration"
 
     kaizen: Kaizen
-    services: dict[str, Any]
+    services: dict[str, ServiceStatus]
     errors: ErrorSimulator
     ollama_base_url: str
     ollama_model: str
@@ -88,7 +91,7 @@ class IntegrationTestSuite:
                     self.kaizen.remove_agent(agent_id)
             self.errors.restore_all()
 
-    def agent_config(self, config: Mapping[str, Any] | None = None) -> Any:
+    def agent_config(self, config: Mapping[str, Any] | None = None) -> AgentConfig:
         """The local-Ollama agent config with `config` applied on top (validated)."""
         from tests.utils.test_fixtures import local_ollama_agent_config
 
@@ -99,7 +102,7 @@ class IntegrationTestSuite:
         agent_id: str,
         config: Mapping[str, Any] | None = None,
         *,
-        signature: Any = None,
+        signature: type[Signature] | str | None = None,
     ) -> Agent:
         """An agent on the real endpoint (`config` overrides the local-Ollama defaults)."""
         agent = self.kaizen.create_agent(agent_id, self.agent_config(config), signature=signature)

@@ -224,11 +224,8 @@ def compare(
         entry = baseline.entries.get(name)
         current = row.get("median_ms")
         if row.get("skipped") or row.get("error") or current is None:
-            out.append(
-                Comparison(
-                    name, "SKIPPED", None, entry and entry.median_ms, None, None, None, speed
-                )
-            )
+            known = entry.median_ms if entry is not None else None
+            out.append(Comparison(name, "SKIPPED", None, known, None, None, None, speed))
             continue
         current = float(current)
         if entry is None:

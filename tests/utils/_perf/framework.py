@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 from .instant_provider import ensure_registered
-from .suite import BenchmarkSuite
+from .suite import BenchmarkResult, BenchmarkSuite
 from .tracker import PerformanceTracker
 
 SEED_LIMITS_MS: dict[str, float] = {
@@ -37,17 +37,19 @@ TARGETS_MS: dict[str, float] = {
 }
 CONCURRENT_RSS_LIMIT_MB = 200.0
 
-_QA_FIELDS = {
-    "__doc__": "Answer the question from the context.",
-    "__annotations__": {"question": str, "context": str, "answer": str, "confidence": float},
+_QA_DOC = "Answer the question from the context."
+_QA_ANNOTATIONS: dict[str, type] = {
+    "question": str,
+    "context": str,
+    "answer": str,
+    "confidence": float,
 }
 
 
 def _qa_namespace() -> dict[str, Any]:
     from kaizen import InputField, OutputField
 
-    ns: dict[str, Any] = dict(_QA_FIELDS)
-    ns["__annotations__"] = dict(_QA_FIELDS["__annotations__"])
+    ns: dict[str, Any] = {"__doc__": _QA_DOC, "__annotations__": dict(_QA_ANNOTATIONS)}
     ns["question"] = InputField(desc="the question")
     ns["context"] = InputField(desc="background")
     ns["answer"] = OutputField(desc="short answer")
@@ -103,13 +105,13 @@ class KaizenFrameworkBenchmark:
     def _agent_config(self) -> dict[str, Any]:
         return {"model": "instant", "provider": self.provider, "max_retries": 0}
 
-    def _row(self, name: str, result: Any) -> dict[str, Any]:
+    def _row(self, name: str, result: BenchmarkResult) -> dict[str, Any]:
         row = result.to_row()
         if name in SEED_LIMITS_MS:
             row["seed_limit_ms"] = SEED_LIMITS_MS[name]
         return row
 
-    def _measure(self, name: str, fn: Any, **kwargs: Any) -> dict[str, Any]:
+    def _measure(self, name: str, fn: Callable[[], object], **kwargs: Any) -> dict[str, Any]:
         result = self.suite.measure(name, fn, target_ms=self.targets.get(name), **kwargs)
         return self._row(name, result)
 

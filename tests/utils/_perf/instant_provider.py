@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.utils.mock_providers import MockLLMProvider
 
 PROVIDER_NAME = "instant"
 
@@ -27,11 +30,11 @@ def example_for(schema: Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
-def instant_provider(name: str = PROVIDER_NAME) -> Any:
+def instant_provider(name: str = PROVIDER_NAME) -> MockLLMProvider:
     """A MockLLMProvider that answers each request's schema with its cached sample."""
     from tests.utils.mock_providers import MockLLMProvider
 
-    answers: dict[int, tuple[Any, str]] = {}
+    answers: dict[int, tuple[Mapping[str, Any], str]] = {}
 
     def answer(messages: list[dict[str, Any]], schema: Any) -> str:
         if not isinstance(schema, Mapping):

@@ -7,6 +7,7 @@ raises a `sys.audit` event for each refusal, which this module forwards."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -42,6 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
     with override_allow_fake_providers(violations.current.tier not in REAL_TIERS):
         return (yield)

@@ -8,12 +8,18 @@ import contextlib
 import ipaddress
 import os
 import socket
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from . import violations
+
+if TYPE_CHECKING:
+    # typeshed's names for what socket.socket.connect takes (the C base class, the
+    # address union), so the wrappers below have exactly the patched methods' types
+    from _socket import _Address
+    from _socket import socket as _CSocket
 
 STANDARD_OLLAMA_PORT = 11434
 
@@ -50,7 +56,7 @@ class SocketGuard:
 
     def __init__(self, llm_ports: Iterable[int]) -> None:
         self.llm_ports = frozenset(llm_ports)
-        self._saved: dict[str, Any] = {}
+        self._saved: dict[str, Callable[..., object]] = {}
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> SocketGuard:
@@ -60,7 +66,7 @@ class SocketGuard:
             guard = config.stash[_GUARD_KEY] = cls(ollama_ports())
         return guard
 
-    def _check(self, sock: socket.socket, address: Any, call: str) -> None:
+    def _check(self, sock: _CSocket, address: _Address, call: str) -> None:
         if sock.family == getattr(socket, "AF_UNIX", None):
             return
         if not isinstance(address, tuple) or len(address) < 2:
@@ -86,15 +92,16 @@ class SocketGuard:
         original_connect = socket.socket.connect
         original_connect_ex = socket.socket.connect_ex
 
-        def connect(sock: socket.socket, address: Any) -> None:
+        def connect(sock: _CSocket, address: _Address) -> None:
             guard._check(sock, address, "connect")
             return original_connect(sock, address)
 
-        def connect_ex(sock: socket.socket, address: Any) -> int:
+        def connect_ex(sock: _CSocket, address: _Address) -> int:
             guard._check(sock, address, "connect_ex")
             return original_connect_ex(sock, address)
 
         self._saved = {"connect": original_connect, "connect_ex": original_connect_ex}
+        # patching the class for the test's duration is the guard's job
         socket.socket.connect = connect  # type: ignore[method-assign]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
 
@@ -108,7 +115,9 @@ _GUARD_KEY = pytest.StashKey[SocketGuard]()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
     if violations.current.tier != "unit":
         return (yield)
     guard = SocketGuard.from_config(item.config)

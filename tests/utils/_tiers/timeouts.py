@@ -20,6 +20,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +119,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     chosen = item.stash.get(_TIMEOUT_KEY, None)
     if report.failed and chosen is not None and "from pytest-timeout" in str(report.longrepr):
@@ -137,7 +140,9 @@ class _NestedTimers:
     """Keeps an outer SIGALRM timer alive across an inner pytest session's tests."""
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_timeout_set_timer(self, item: pytest.Item, settings: Any) -> Any:
+    def pytest_timeout_set_timer(
+        self, item: pytest.Item, settings: Any
+    ) -> Generator[None, object, object]:
         if threading.current_thread() is threading.main_thread():
             handler = signal.getsignal(signal.SIGALRM)
             delay, interval = signal.getitimer(signal.ITIMER_REAL)
@@ -146,7 +151,7 @@ class _NestedTimers:
         return (yield)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_timeout_cancel_timer(self, item: pytest.Item) -> Any:
+    def pytest_timeout_cancel_timer(self, item: pytest.Item) -> Generator[None, object, object]:
         result = yield
         outer = item.stash.get(_OUTER_KEY, None)
         if outer is not None:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kaizen.audit import (
     GENESIS_HASH,
@@ -33,6 +33,11 @@ from kaizen.audit import (
 from kaizen.memory import InMemoryConversationMemory, InMemoryVectorStore, MemoryMatch, Turn
 
 from ._calls import Layer
+
+if TYPE_CHECKING:
+    from kaizen.signatures import CompiledSignature, Signature
+
+T = TypeVar("T")
 
 # --- memory -------------------------------------------------------------------------------
 
@@ -173,7 +178,7 @@ class MockDatabaseProvider(Layer):
     def fetch_all(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[dict[str, Any]]:
-        return self._run("fetch_all", sql, params, lambda cur: [dict(r) for r in cur.fetchall()])  # type: ignore[no-any-return]
+        return self._run("fetch_all", sql, params, lambda cur: [dict(r) for r in cur.fetchall()])
 
     def fetch_one(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
@@ -182,15 +187,13 @@ class MockDatabaseProvider(Layer):
             row = cur.fetchone()
             return dict(row) if row is not None else None
 
-        return self._run("fetch_one", sql, params, one)  # type: ignore[no-any-return]
+        return self._run("fetch_one", sql, params, one)
 
-    def _run(
-        self, method: str, sql: str, params: Any, read: Callable[[sqlite3.Cursor], Any]
-    ) -> Any:
+    def _run(self, method: str, sql: str, params: object, read: Callable[[sqlite3.Cursor], T]) -> T:
         if not isinstance(params, Sequence | Mapping) or isinstance(params, str):
             raise TypeError(f"params must be a sequence or mapping, got {type(params).__name__}")
 
-        def run() -> Any:
+        def run() -> T:
             with self._lock:
                 return read(self._conn.execute(sql, params))
 
@@ -234,7 +237,7 @@ class MockSignatureCompiler(Layer):
     def __init__(self) -> None:
         self._init_layer("signature_compiler")
 
-    def compile(self, signature: Any) -> Any:
+    def compile(self, signature: type[Signature] | str | CompiledSignature) -> CompiledSignature:
         from kaizen.signatures import compile_signature
 
         return self._call("compile", (signature,), None, lambda: compile_signature(signature))

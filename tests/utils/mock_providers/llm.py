@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, cast
 
 from kaizen.errors import ProviderConnectionError, ProviderTimeoutError
 from kaizen.providers.base import Completion, CompletionRequest, ToolCall
@@ -77,6 +77,14 @@ class UnmatchedPrompt(MockProviderError, LookupError):
 
 
 _CORRUPTING = (MalformedJSONFault, TruncatedStreamFault)
+
+
+class _HasOutputSchema(Protocol):
+    """What schema mode reads of a signature: a CompiledSignature, or a bare JSON Schema
+    wrapped in `_SchemaOnly`."""
+
+    @property
+    def output_schema(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(slots=True)
@@ -225,7 +233,7 @@ class MockLLMProvider(Recorded):
         if isinstance(request.format, Mapping):
             return request.format
         if self.signature is not None:
-            return self.signature.output_schema  # type: ignore[no-any-return]
+            return self.signature.output_schema
         return request.format
 
     def _generate(self, request: CompletionRequest) -> str:
@@ -468,6 +476,7 @@ def _messages(request: CompletionRequest) -> list[dict[str, Any]]:
     """The chat transcript (tool loop), else the system and user turns of a plain call.
     The transcript's mappings are the request's own (read them, do not change them)."""
     if request.messages:
+        # the request's own mappings, not copies (dicts in practice; fn must not change them)
         return list(request.messages)  # type: ignore[arg-type]
     messages: list[dict[str, Any]] = (
         [{"role": "system", "content": request.system}] if request.system else []
@@ -490,10 +499,10 @@ def _malformed(text: str) -> str:
     return '{"' + cut
 
 
-def _compile(signature: Any) -> Any:
+def _compile(signature: Any) -> _HasOutputSchema:
     """A CompiledSignature (or a bare JSON Schema wrapped to look like one)."""
     if hasattr(signature, "output_schema"):
-        return signature
+        return cast(_HasOutputSchema, signature)  # duck-typed: taken as the compiled form
     if isinstance(signature, Mapping):
         return _SchemaOnly(signature)
     from kaizen.signatures import compile_signature
