@@ -8,7 +8,8 @@ and coerces model outputs leniently, always reporting every failing field at onc
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from _thread import RLock
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kaizen.errors import FieldError, SignatureError, SignatureValidationError
@@ -77,13 +78,25 @@ def _has_constraints(field: FieldSpec) -> bool:
     )
 
 
+_Parts = Callable[[Any], tuple[str | None, tuple[FieldSpec, ...], tuple[FieldSpec, ...]]]
+_FILL_LOCK = RLock()
+"""Serialises the one-time fill of deferred compiled signatures (re-entrant: a fill that
+derives a base class never waits on itself)."""
+
+
 class CompiledSignature:
     """The compiled, immutable form of a signature. Get one with `compile_signature(sig)`
-    or `MySignature.compile()`; both are cached."""
+    or `MySignature.compile()`; both are cached.
+
+    `compile_signature` of a class returns a deferred one (`deferred`): only `name` and
+    `signature` are set, and the first read of anything else computes all of it once
+    (fields, schemas, prompt pieces) through `__getattr__`, which Python calls only for a
+    slot not yet set; from then on every attribute is a plain slot read."""
 
     __slots__ = (
         "_input_plan",
         "_output_plan",
+        "_parts",
         "_prompt_head",
         "_prompt_tail",
         "input_names",
@@ -112,6 +125,7 @@ class CompiledSignature:
     _output_plan: tuple[tuple[str, FieldSpec, bool], ...]
     _prompt_head: str
     _prompt_tail: str
+    _parts: _Parts | None
 
     def __init__(
         self,
@@ -123,15 +137,50 @@ class CompiledSignature:
     ) -> None:
         if not outputs:
             raise SignatureError(f"signature {name!r} has no output fields")
-        inputs, outputs = tuple(inputs), tuple(outputs)
+        setter = object.__setattr__
+        setter(self, "name", name)
+        setter(self, "signature", signature)
+        setter(self, "_parts", None)
+        self._fill(instructions, tuple(inputs), tuple(outputs))
+
+    @classmethod
+    def deferred(cls, name: str, signature: type[Signature], parts: _Parts) -> CompiledSignature:
+        """A compiled signature whose contents are computed on first use from
+        `parts(signature)` -> (instructions, inputs, outputs), which must not fail for a
+        signature that was valid when defined (no outputs is SignatureError then)."""
+        self = object.__new__(cls)
+        setter = object.__setattr__
+        setter(self, "name", name)
+        setter(self, "signature", signature)
+        setter(self, "_parts", parts)
+        return self
+
+    def __getattr__(self, attr: str) -> Any:
+        """Reached only for a slot not set yet: fill a deferred signature, then read."""
+        parts = object.__getattribute__(self, "_parts")
+        if parts is None or attr.startswith("__"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+        with _FILL_LOCK:
+            if object.__getattribute__(self, "_parts") is not None:  # not filled meanwhile
+                instructions, inputs, outputs = parts(self.signature)
+                if not outputs:
+                    raise SignatureError(f"signature {self.name!r} has no output fields")
+                self._fill(instructions, tuple(inputs), tuple(outputs))
+                object.__setattr__(self, "_parts", None)
+        return object.__getattribute__(self, attr)
+
+    def _fill(
+        self,
+        instructions: str | None,
+        inputs: tuple[FieldSpec, ...],
+        outputs: tuple[FieldSpec, ...],
+    ) -> None:
         if instructions is None or not instructions.strip():
             instructions = default_instructions(inputs, outputs)
         setter = object.__setattr__
-        setter(self, "name", name)
         setter(self, "instructions", instructions)
         setter(self, "inputs", inputs)
         setter(self, "outputs", outputs)
-        setter(self, "signature", signature)
         setter(self, "input_names", tuple(f.name for f in inputs))
         setter(self, "output_names", tuple(f.name for f in outputs))
         setter(

@@ -40,9 +40,49 @@ MISSING: Final[Any] = _Missing()
 
 
 class FieldInfo:
-    """What `InputField(...)` / `OutputField(...)` recorded, before the type is known."""
+    """What `InputField(...)` / `OutputField(...)` recorded, before the type is known.
 
-    __slots__ = ("default", "desc", "ge", "kind", "le", "max_length", "min_length", "pattern")
+    A declaration without a default or constraints (the common case) is a `_PlainInput` /
+    `_PlainOutput` holding only its description, every other attribute a class-level
+    default: cheap to make, and recognisable by its type alone, which is what lets a
+    signature class validate its fields with a few set operations (see `Signature`).
+    Anything else is a `_DeclaredField` with every attribute set.
+    """
+
+    __slots__ = ("desc",)
+
+    kind: str
+    desc: str
+    default: Any = MISSING
+    min_length: int | None = None
+    max_length: int | None = None
+    ge: float | None = None
+    le: float | None = None
+    pattern: str | None = None
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """Read through a signature class not yet derived (validated at definition, its
+        `FieldSpec`s built on first use): derive it now and return the field's spec."""
+        from kaizen.signatures.signature import _spec_for_declaration
+
+        return _spec_for_declaration(owner, self)
+
+    def __repr__(self) -> str:
+        return f"{'InputField' if self.kind == INPUT else 'OutputField'}(desc={self.desc!r})"
+
+
+class _PlainInput(FieldInfo):
+    __slots__ = ()
+    kind = INPUT
+
+
+class _PlainOutput(FieldInfo):
+    __slots__ = ()
+    kind = OUTPUT
+
+
+class _DeclaredField(FieldInfo):
+    __slots__ = ("default", "ge", "kind", "le", "max_length", "min_length", "pattern")
 
     def __init__(
         self,
@@ -55,8 +95,6 @@ class FieldInfo:
         le: float | None,
         pattern: str | None,
     ) -> None:
-        if not isinstance(desc, str):
-            raise SignatureError(f"desc must be a str, got {type(desc).__name__}")
         self.kind = kind
         self.desc = desc
         self.default = default
@@ -66,8 +104,16 @@ class FieldInfo:
         self.le = le
         self.pattern = pattern
 
-    def __repr__(self) -> str:
-        return f"{'InputField' if self.kind == INPUT else 'OutputField'}(desc={self.desc!r})"
+
+PLAIN_FIELD_TYPES: Final = frozenset({_PlainInput, _PlainOutput})
+"""Types of declarations that need no check beyond their name and annotation."""
+PLAIN_OUTPUT: Final = _PlainOutput
+_new = object.__new__
+
+
+def _check_desc(desc: Any) -> None:
+    if not isinstance(desc, str):
+        raise SignatureError(f"desc must be a str, got {type(desc).__name__}")
 
 
 def InputField(
@@ -83,7 +129,20 @@ def InputField(
     """Declare an input. With `default=` the input becomes optional.
 
     Typed `Any` so that `question: str = InputField(...)` type-checks."""
-    return FieldInfo(INPUT, desc, default, min_length, max_length, ge, le, pattern)
+    if desc.__class__ is not str:
+        _check_desc(desc)
+    if (
+        default is MISSING
+        and min_length is None
+        and max_length is None
+        and ge is None
+        and le is None
+        and pattern is None
+    ):
+        info: FieldInfo = _new(_PlainInput)
+        info.desc = desc
+        return info
+    return _DeclaredField(INPUT, desc, default, min_length, max_length, ge, le, pattern)
 
 
 def OutputField(
@@ -96,7 +155,13 @@ def OutputField(
     pattern: str | None = None,
 ) -> Any:
     """Declare an output. Make it optional with `Optional[T]` / `T | None`."""
-    return FieldInfo(OUTPUT, desc, MISSING, min_length, max_length, ge, le, pattern)
+    if desc.__class__ is not str:
+        _check_desc(desc)
+    if min_length is None and max_length is None and ge is None and le is None and pattern is None:
+        info: FieldInfo = _new(_PlainOutput)
+        info.desc = desc
+        return info
+    return _DeclaredField(OUTPUT, desc, MISSING, min_length, max_length, ge, le, pattern)
 
 
 def name_problem(name: str) -> str | None:

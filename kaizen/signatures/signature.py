@@ -10,6 +10,12 @@
 Definitions are checked when the class is created (types, names, defaults, constraints), so
 errors surface at import time, not at the first model call. `compile_signature` turns either
 form into a cached `CompiledSignature`.
+
+Defining a class costs little more than Python's own `type()`: the common class (one base,
+`Signature`; fields of type str/int/float/bool without defaults or constraints, names seen
+before) is validated with a few set operations and its `FieldSpec`s are built on first use
+(compiling, reading a field, subclassing). Any other class is checked and built at once.
+Either way every error is raised at class definition.
 """
 
 from __future__ import annotations
@@ -21,14 +27,51 @@ from kaizen.errors import FieldError, SignatureError, SignatureParseError
 from kaizen.signatures import grammar
 from kaizen.signatures._coerce import coerce
 from kaizen.signatures.compiler import CompiledSignature
-from kaizen.signatures.fields import MISSING, FieldInfo, FieldSpec, name_problem
+from kaizen.signatures.fields import (
+    MISSING,
+    PLAIN_FIELD_TYPES,
+    PLAIN_OUTPUT,
+    FieldInfo,
+    FieldSpec,
+    name_problem,
+)
 from kaizen.signatures.typespec import TypeSpec, from_annotation
 
-_COMPILED = "__kaizen_compiled__"
+COMPILED_ATTR = "_kaizen_compiled"
+"""Class attribute caching the class's CompiledSignature (no dunder: setting a dunder on a
+class makes CPython look for a slot to update)."""
+_OWN = "__kaizen_own__"
+"""Present in a class's own __dict__ once its fields are derived."""
+_FAST_TYPES = frozenset({str, int, float, bool})
+"""Annotations the definition fast path accepts without `from_annotation`."""
+_GOOD_NAMES: set[str] = set()
+"""Field names already found valid by `name_problem` (bounded by _GOOD_NAMES_LIMIT)."""
+_GOOD_NAMES_LIMIT = 4096
+_STANDARD_KEYS = 3
+"""`__module__`, `__doc__` and `__annotations__`: in every class __dict__ that has fields
+(`type()` adds the first two). The fast path needs the rest of the dict to be the fields."""
 _CACHE_LIMIT = 1024
 """Bound on cached string signatures: prompts built from varying strings must not leak."""
 _string_classes: dict[tuple[str, str | None, str | None], type[Signature]] = {}
 _string_compiled: dict[str, CompiledSignature] = {}
+
+
+class _Derived:
+    """A `__kaizen_*__` class attribute of `Signature`: read through a subclass whose fields
+    are not derived yet (see the module docstring), it derives them, then answers."""
+
+    __slots__ = ("default", "name")
+
+    def __init__(self, name: str, default: Any) -> None:
+        self.name = name
+        self.default = default
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        cls = owner if owner is not None else type(instance)
+        if cls is not Signature and _OWN not in cls.__dict__:
+            _derive(cls)
+            return getattr(cls, self.name)
+        return self.default
 
 
 class Signature:
@@ -36,11 +79,12 @@ class Signature:
     `InputField`/`OutputField` attributes are the fields (declaration order; subclasses
     inherit and may override fields). Pass `abstract=True` for a base without outputs."""
 
-    __kaizen_own__: ClassVar[tuple[FieldSpec, ...]] = ()
-    __kaizen_inputs__: ClassVar[tuple[FieldSpec, ...]] = ()
-    __kaizen_outputs__: ClassVar[tuple[FieldSpec, ...]] = ()
-    __kaizen_instructions__: ClassVar[str | None] = None
-    __kaizen_abstract__: ClassVar[bool] = True
+    __kaizen_own__: ClassVar[tuple[FieldSpec, ...]] = _Derived(_OWN, ())  # type: ignore[assignment]
+    __kaizen_inputs__: ClassVar[tuple[FieldSpec, ...]] = _Derived("__kaizen_inputs__", ())  # type: ignore[assignment]
+    __kaizen_outputs__: ClassVar[tuple[FieldSpec, ...]] = _Derived("__kaizen_outputs__", ())  # type: ignore[assignment]
+    __kaizen_instructions__: ClassVar[str | None] = _Derived("__kaizen_instructions__", None)  # type: ignore[assignment]
+    __kaizen_abstract__: ClassVar[bool] = _Derived("__kaizen_abstract__", True)  # type: ignore[assignment]
+    _kaizen_compiled: ClassVar[CompiledSignature | None] = None  # see COMPILED_ATTR
 
     def __init_subclass__(
         cls,
@@ -49,28 +93,26 @@ class Signature:
         _parsed: tuple[tuple[FieldSpec, ...], tuple[FieldSpec, ...]] | None = None,
         **kwargs: Any,
     ) -> None:
+        if not kwargs and _parsed is None and abstract is False and cls.__bases__ == _BASES:
+            # The fast path: every check the full derivation would make, as set operations.
+            # It holds when the dict is exactly the standard keys plus annotated plain
+            # declarations (at least one an output) with known-good names and scalar types.
+            namespace = cls.__dict__
+            annotations = namespace.get("__annotations__")
+            if (
+                annotations.__class__ is dict
+                and len(namespace) == len(annotations) + _STANDARD_KEYS
+                and _GOOD_NAMES.issuperset(annotations)
+            ):
+                kinds = set(map(type, map(namespace.get, annotations)))
+                if PLAIN_OUTPUT in kinds and kinds <= PLAIN_FIELD_TYPES:
+                    try:
+                        if _FAST_TYPES.issuperset(annotations.values()):
+                            return  # valid: the FieldSpecs are built on first use
+                    except TypeError:  # an unhashable annotation: the full path says why
+                        pass
         super().__init_subclass__(**kwargs)
-        own = _own_fields(cls) if _parsed is None else (*_parsed[0], *_parsed[1])
-        merged: dict[str, FieldSpec] = {}
-        for base in reversed(cls.__mro__[1:]):
-            for spec in base.__dict__.get("__kaizen_own__", ()):
-                _merge(cls, merged, spec, base)
-        for spec in own:
-            _merge(cls, merged, spec, cls)
-        doc = cls.__dict__.get("__doc__")
-        cls.__kaizen_own__ = tuple(own)
-        cls.__kaizen_inputs__ = tuple(f for f in merged.values() if f.kind == "input")
-        cls.__kaizen_outputs__ = tuple(f for f in merged.values() if f.kind == "output")
-        if isinstance(doc, str) and doc.strip():
-            cls.__kaizen_instructions__ = _cleandoc(doc)
-        cls.__kaizen_abstract__ = abstract
-        if not abstract and not cls.__kaizen_outputs__:
-            raise SignatureError(
-                f"{cls.__name__} has no output fields: declare at least one "
-                "`name: T = OutputField(...)` (or pass abstract=True for a base class)"
-            )
-        for spec in own:
-            setattr(cls, spec.name, spec)
+        _derive(cls, abstract, _parsed)
 
     @classmethod
     def compile(cls) -> CompiledSignature:
@@ -103,7 +145,11 @@ def parse_signature(
 def compile_signature(sig: type[Signature] | str | CompiledSignature) -> CompiledSignature:
     """The cached `CompiledSignature` of a Signature subclass or a signature string
     (strings are cached by their text). A CompiledSignature is returned as is."""
-    if isinstance(sig, str):
+    if sig.__class__ is type:  # a class: the cached compile is one attribute read
+        cached = getattr(sig, COMPILED_ATTR, None)
+        if cached is not None and cached.signature is sig:  # not a base class's
+            return cached
+    elif isinstance(sig, str):
         compiled = _string_compiled.get(sig)
         if compiled is None:
             compiled = compile_signature(Signature.from_string(sig))
@@ -111,10 +157,6 @@ def compile_signature(sig: type[Signature] | str | CompiledSignature) -> Compile
                 del _string_compiled[next(iter(_string_compiled))]
             _string_compiled[sig] = compiled
         return compiled
-    try:
-        return sig.__dict__[_COMPILED]
-    except (KeyError, AttributeError):
-        pass
     if isinstance(sig, CompiledSignature):
         return sig
     if not (isinstance(sig, type) and issubclass(sig, Signature)):
@@ -122,23 +164,78 @@ def compile_signature(sig: type[Signature] | str | CompiledSignature) -> Compile
             f"expected a Signature subclass or a signature string, got {sig!r} "
             f"({type(sig).__name__})"
         )
-    if sig.__kaizen_abstract__:
+    own = sig.__dict__  # `in` first: mappingproxy.get is a slow generic method call
+    if sig is Signature or ("__kaizen_abstract__" in own and own["__kaizen_abstract__"]):  # noqa: RUF019
         raise SignatureError(
             f"{sig.__name__} is abstract (a base class without a complete field set); "
             "compile a concrete subclass"
         )
-    compiled = CompiledSignature(
-        sig.__name__,
-        sig.__kaizen_instructions__,
-        sig.__kaizen_inputs__,
-        sig.__kaizen_outputs__,
-        sig,
-    )
-    type.__setattr__(sig, _COMPILED, compiled)
+    compiled = CompiledSignature.deferred(sig.__name__, sig, _compiled_parts)
+    type.__setattr__(sig, COMPILED_ATTR, compiled)
     return compiled
 
 
+def _compiled_parts(
+    sig: type[Signature],
+) -> tuple[str | None, tuple[FieldSpec, ...], tuple[FieldSpec, ...]]:
+    """What a deferred CompiledSignature needs from its class, on its first use."""
+    if _OWN not in sig.__dict__:
+        _derive(sig)
+    return sig.__kaizen_instructions__, sig.__kaizen_inputs__, sig.__kaizen_outputs__
+
+
 # -- class-form internals ----------------------------------------------------------------
+
+
+def _derive(
+    cls: type[Signature],
+    abstract: bool = False,
+    parsed: tuple[tuple[FieldSpec, ...], tuple[FieldSpec, ...]] | None = None,
+) -> None:
+    """Check and build `cls`'s fields and store them on the class (`__kaizen_*__`), replacing
+    each declaration by its FieldSpec. Raises SignatureError naming the class and field."""
+    own = _own_fields(cls) if parsed is None else (*parsed[0], *parsed[1])
+    merged: dict[str, FieldSpec] = {}
+    for base in reversed(cls.__mro__[1:]):
+        if base is Signature or not issubclass(base, Signature):
+            continue
+        if _OWN not in base.__dict__:
+            _derive(base)
+        for spec in base.__dict__[_OWN]:
+            _merge(cls, merged, spec, base)
+    for spec in own:
+        _merge(cls, merged, spec, cls)
+    outputs = tuple(f for f in merged.values() if f.kind == "output")
+    if not abstract and not outputs:
+        raise SignatureError(
+            f"{cls.__name__} has no output fields: declare at least one "
+            "`name: T = OutputField(...)` (or pass abstract=True for a base class)"
+        )
+    doc = cls.__dict__.get("__doc__")
+    if isinstance(doc, str) and doc.strip():
+        cls.__kaizen_instructions__ = _cleandoc(doc)
+    cls.__kaizen_inputs__ = tuple(f for f in merged.values() if f.kind == "input")
+    cls.__kaizen_outputs__ = outputs
+    cls.__kaizen_abstract__ = abstract
+    for spec in own:
+        setattr(cls, spec.name, spec)
+    cls.__kaizen_own__ = tuple(own)  # last: marks the class derived
+    if len(_GOOD_NAMES) < _GOOD_NAMES_LIMIT:
+        _GOOD_NAMES.update(spec.name for spec in own)
+
+
+def _spec_for_declaration(owner: type | None, info: FieldInfo) -> Any:
+    """`owner.<field>` while the class that declared it is not derived yet: derive it and
+    return the FieldSpec that replaced `info`; `info` itself outside a signature class."""
+    if not (isinstance(owner, type) and issubclass(owner, Signature)):
+        return info
+    for klass in owner.__mro__:
+        for name, value in klass.__dict__.items():
+            if value is info:
+                if _OWN not in klass.__dict__:
+                    _derive(klass)
+                return getattr(owner, name)
+    return info
 
 
 def _merge(cls: type, merged: dict[str, FieldSpec], spec: FieldSpec, owner: type) -> None:
@@ -264,3 +361,6 @@ def _class_from_string(text: str, instructions: str | None, name: str | None) ->
         "__annotations__": {f.name: f.annotation for f in (*inputs, *outputs)},
     }
     return type(name or "StringSignature", (Signature,), namespace, _parsed=(inputs, outputs))
+
+
+_BASES = (Signature,)
