@@ -20,6 +20,7 @@ from kaizen.errors import (
 from kaizen.providers.base import Completion, CompletionRequest, Provider
 from kaizen.providers.registry import get_provider, provider_factory
 from kaizen.signatures import compile_signature
+from kaizen.signatures.signature import COMPILED_ATTR
 
 if TYPE_CHECKING:
     from kaizen.audit import AuditTrail
@@ -130,8 +131,15 @@ class Agent:
             self._toolbox = ToolBox([as_tool(t) for t in tools])
         self.agent_id = agent_id
         self.config = config
-        self.signature = signature if signature is not None else DEFAULT_SIGNATURE
-        self.compiled: CompiledSignature = compile_signature(self.signature)
+        if signature is None:
+            signature = DEFAULT_SIGNATURE
+        self.signature = signature
+        # compile_signature's cached read, inlined (agents are made by the thousand); a
+        # string, or a class not compiled yet, takes the call (which validates).
+        compiled = getattr(signature, COMPILED_ATTR, None) if signature.__class__ is type else None
+        if compiled is None or compiled.signature is not signature:
+            compiled = compile_signature(signature)
+        self.compiled: CompiledSignature = compiled
         self._provider: Provider | None = None
         self._workflow: Workflow | None = None
 

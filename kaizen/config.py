@@ -259,3 +259,60 @@ def resolve_agent_config(
             )
         defaults["model"] = model
     return AgentConfig.from_mapping(mapping, **defaults)
+
+
+_MEMO_VALUE_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def memo_key(config: dict[str, Any]) -> tuple[Any, ...]:
+    """`AgentConfigMemo`'s key: the items *and* the value types (1, 1.0 and True are equal
+    keys otherwise, but not equally valid). TypeError for an unhashable value."""
+    return (*config.items(), *map(type, config.values()))
+
+
+_PLAIN_TEXT_TYPES = frozenset({str, type(None)})
+
+
+class AgentConfigMemo:
+    """`resolve_agent_config`, remembered: a framework that creates many agents from equal
+    config dicts validates each distinct one once and shares the (immutable) result.
+
+    Only plain dicts that name a model and hold plain scalars are remembered, by
+    `memo_key`. A config that fails validation raises every time and is never stored; the
+    memo belongs to one framework config (`framework`) and empties when asked about
+    another; it holds at most `LIMIT` entries.
+
+    `last` is a copy of the last config resolved when all its values are str or None:
+    for those, `==` alone proves a config the same (a str or None equals nothing else,
+    unlike 1, 1.0 and True), so `Kaizen.create_agent` compares against it before calling
+    `resolve` (agents are usually made in a loop from one config)."""
+
+    __slots__ = ("entries", "framework", "last", "last_resolved")
+    LIMIT: ClassVar[int] = 256
+
+    def __init__(self) -> None:
+        self.framework: KaizenConfig | None = None
+        self.entries: dict[tuple[Any, ...], AgentConfig] = {}
+        self.last: dict[str, Any] | None = None
+        self.last_resolved: AgentConfig | None = None
+
+    def resolve(
+        self, config: AgentConfig | Mapping[str, Any] | None, framework: KaizenConfig
+    ) -> AgentConfig:
+        if config.__class__ is not dict or config.get("model") is None:
+            return resolve_agent_config(config, framework)
+        types = frozenset(map(type, config.values()))
+        if not _MEMO_VALUE_TYPES.issuperset(types):
+            return resolve_agent_config(config, framework)
+        key = memo_key(config)
+        resolved = self.entries.get(key) if self.framework is framework else None
+        if resolved is None:
+            resolved = resolve_agent_config(config, framework)
+            if self.framework is not framework or len(self.entries) >= self.LIMIT:
+                self.entries.clear()
+                self.framework = framework
+                self.last = None
+            self.entries[key] = resolved
+        if _PLAIN_TEXT_TYPES.issuperset(types):
+            self.last, self.last_resolved = dict(config), resolved
+        return resolved

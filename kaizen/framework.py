@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kaizen.config import AgentConfig, KaizenConfig, resolve_agent_config
+from kaizen.config import AgentConfig, AgentConfigMemo, KaizenConfig
 from kaizen.errors import AgentError, ConfigurationError, DuplicateAgentError
 
 if TYPE_CHECKING:
@@ -16,15 +16,27 @@ if TYPE_CHECKING:
     from kaizen.signatures import Signature
 
 
+_AGENT_CLASS: list[type[Agent]] = []
+"""`kaizen.agent.Agent`, once imported (lazily: `import kaizen` must not load it)."""
+
+
+def _agent_class() -> type[Agent]:
+    from kaizen.agent import Agent
+
+    _AGENT_CLASS.append(Agent)
+    return Agent
+
+
 class Kaizen:
     """Entry point: `Kaizen(config=...)`, then `create_agent(agent_id, config, signature=...)`."""
 
-    __slots__ = ("_agents", "_audit", "config")
+    __slots__ = ("_agents", "_audit", "_configs", "config")
 
     def __init__(self, config: KaizenConfig | Mapping[str, Any] | None = None) -> None:
         self.config = KaizenConfig.coerce(config)
         self._agents: dict[str, Agent] = {}
         self._audit: AuditTrail | None = None
+        self._configs = AgentConfigMemo()
 
     def __repr__(self) -> str:
         return f"Kaizen(agents={len(self._agents)}, provider={self.config.default_provider!r})"
@@ -40,28 +52,30 @@ class Kaizen:
         """Create and register an agent. The config is copied and validated, never mutated.
 
         `tools`: plain typed callables or `kaizen.tools.Tool`s the model may ask to run.
+        Equal config dicts are validated once per framework (see `AgentConfigMemo`).
         """
-        from kaizen.agent import Agent
-
+        agents = self._agents
         if not isinstance(agent_id, str) or not agent_id.strip():
             raise ConfigurationError("agent_id", f"must be a non-empty string, got {agent_id!r}")
-        if agent_id in self._agents:
+        if agent_id in agents:
             raise DuplicateAgentError(
                 f"an agent named {agent_id!r} already exists; pick another id or "
                 "remove_agent() it first"
             )
-        if len(self._agents) >= self.config.max_agents:
+        framework = self.config
+        if len(agents) >= framework.max_agents:
             raise ConfigurationError(
-                "max_agents", f"limit of {self.config.max_agents} agents reached"
+                "max_agents", f"limit of {framework.max_agents} agents reached"
             )
-        agent = Agent(
-            agent_id,
-            resolve_agent_config(config, self.config),
-            signature,
-            tools,
-            audit=self._current_audit,
-        )
-        self._agents[agent_id] = agent
+        memo = self._configs
+        resolved = None
+        if config.__class__ is dict and memo.framework is framework and config == memo.last:
+            resolved = memo.last_resolved  # the config of the last agent again (see the memo)
+        if resolved is None:
+            resolved = memo.resolve(config, framework)
+        agent_class = _AGENT_CLASS[0] if _AGENT_CLASS else _agent_class()
+        agent = agent_class(agent_id, resolved, signature, tools, self._current_audit)
+        agents[agent_id] = agent
         if self._audit is not None:
             self._audit.record_config_change(
                 agent_id,
