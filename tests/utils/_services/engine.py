@@ -2,8 +2,9 @@
 
     python -m tests.utils._services.engine start    # installs docker.io when missing
     python -m tests.utils._services.engine build [service ...]   # see imagebuild.py
-    python -m tests.utils._services.engine env      # DOCKER_HOST=... KAIZEN_TEST_*_IMAGE=...
+    python -m tests.utils._services.engine env      # export DOCKER_HOST=... KAIZEN_TEST_*_IMAGE=...
     python -m tests.utils._services.engine status
+    python -m tests.utils._services.engine clean    # remove every container; exit 1 if any
     python -m tests.utils._services.engine stop     # dockerd by its verified PID
 
 Why a dockerd of our own (its own --data-root, --exec-root, unix socket and pidfile under
@@ -354,6 +355,28 @@ class Engine:
         for path in (self.paths.socket, self.paths.pidfile, self.paths.record):
             path.unlink(missing_ok=True)
 
+    def clean(self) -> list[str]:
+        """Remove every container on our engine; what was there (CI: anything is a leak)."""
+        import docker
+
+        reason = self.answers()
+        if reason is not None:
+            raise EngineError(f"the engine does not answer ({reason})")
+        client = docker.DockerClient(base_url=self.paths.docker_host, timeout=60)
+        try:
+            found = []
+            for container in client.containers.list(all=True):
+                labels = container.labels or {}
+                found.append(
+                    f"container {container.short_id} {container.name} ({container.status}, "
+                    f"service {labels.get('org.kaizen.test.service', '?')}, run "
+                    f"{labels.get('org.kaizen.test.run', '?')})"
+                )
+                container.remove(force=True, v=True)
+            return found
+        finally:
+            client.close()
+
     def status(self) -> dict[str, Any]:
         rec = self.read_record()
         verdict, why = rec.verdict() if rec else (Verdict.GONE, "no record")
@@ -429,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m tests.utils._services.engine",
         description="The toolkit's own Docker engine and the services' local images.",
     )
-    parser.add_argument("command", choices=("start", "stop", "status", "build", "env"))
+    parser.add_argument("command", choices=("start", "stop", "status", "build", "env", "clean"))
     parser.add_argument("services", nargs="*", help="build: which images (default: all)")
     parser.add_argument("--state-dir", type=Path, default=None, help=f"default: ${STATE_ENV}")
     args = parser.parse_args(argv)
@@ -444,9 +467,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "env":
             from .imagebuild import LOCAL_IMAGES
 
-            print(f"DOCKER_HOST={engine.paths.docker_host}")
+            print(f"export DOCKER_HOST={engine.paths.docker_host}")
             for key, tag in LOCAL_IMAGES.items():
-                print(f"{key}={tag}")
+                print(f"export {key}={tag}")
+        elif args.command == "clean":
+            left = engine.clean()
+            for line in left:
+                print(f"left behind: {line}", file=sys.stderr)
+            return 1 if left else 0
         else:
             from .imagebuild import build_all
 
