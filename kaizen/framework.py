@@ -36,7 +36,7 @@ class Kaizen:
         self.config = KaizenConfig.coerce(config)
         self._agents: dict[str, Agent] = {}
         self._audit: AuditTrail | None = None
-        self._configs = AgentConfigMemo()
+        self._configs: AgentConfigMemo | None = None  # made by the first create_agent
 
     def __repr__(self) -> str:
         return f"Kaizen(agents={len(self._agents)}, provider={self.config.default_provider!r})"
@@ -68,6 +68,8 @@ class Kaizen:
                 "max_agents", f"limit of {framework.max_agents} agents reached"
             )
         memo = self._configs
+        if memo is None:
+            memo = self._configs = AgentConfigMemo()
         resolved = None
         if config.__class__ is dict and memo.framework is framework and config == memo.last:
             resolved = memo.last_resolved  # the config of the last agent again (see the memo)
