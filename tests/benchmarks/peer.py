@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         cwd = str(Path(tmp) / "cwd")  # neutral: no ./kaizen
         os.mkdir(cwd)
         sides: dict[str, tuple[Path, dict[str, str]]] = {
-            "ours": (Path(sys.executable), _env(None)),
+            # on the path like an installed package (the peer's), not through the editable
+            # install's import hook, whose cost is a development setup's, not kaizen's
+            "ours": (Path(sys.executable), _env(str(REPO))),
             "peer": (ensure_peer_venv(), _env(None)),
         }
         if args.before:
