@@ -5,6 +5,16 @@
 - health check of a running service: < 50 ms; reporting a dead one: < 2 s
 - per-test PostgreSQL database from the template: < 50 ms
 
+Docker rung beside the local one (issue 11), all five services, in the same run:
+
+- cold start per service, and all five together: < 10 s with local images
+- re-attach to kept servers with reuse (KAIZEN_TEST_REUSE=1): < 0.5 s for all five
+- teardown of a run's five servers: < 3 s
+
+The Docker rows use DOCKER_HOST, or else the toolkit's own engine when it runs
+(`python -m tests.utils._services.engine start`), with the local images of `engine build`
+(or the KAIZEN_TEST_*_IMAGE already set); without an engine they are skipped with the reason.
+
 Everything runs on free ports in a private state directory, so the run's shared stack and
 the machine's own servers are never touched. Cold starts reuse the cached pristine data
 directories (initdb / mariadb-install-db output); one warm-up round fills that cache.
@@ -181,8 +191,137 @@ def _running_stack_figures() -> list[dict[str, Any]]:
     return rows
 
 
+ALL = ("postgresql", "redis", "mysql", "mongodb", "ollama")
+DOCKER_ROUNDS = int(os.environ.get("KAIZEN_BENCH_DOCKER_ROUNDS", "3"))
+_ALL_PORT_KEYS = {**_PORT_KEYS, "ollama": "KAIZEN_TEST_OLLAMA_PORT"}
+
+
+def _docker_env() -> tuple[dict[str, str], str | None]:
+    """DOCKER_HOST and images for the Docker rows, or the reason they cannot run."""
+    from tests.utils._services.engine import Engine
+    from tests.utils._services.imagebuild import IMAGES
+
+    env: dict[str, str] = {}
+    if not os.environ.get("DOCKER_HOST"):
+        engine = Engine(progress=lambda _text: None)
+        if engine.answers() is not None:
+            return env, "no DOCKER_HOST and the toolkit's engine is not running (engine start)"
+        env["DOCKER_HOST"] = engine.paths.docker_host
+    host = env.get("DOCKER_HOST") or os.environ["DOCKER_HOST"]
+    import docker
+
+    try:
+        client = docker.DockerClient(base_url=host, timeout=30)
+        client.ping()
+    except Exception as exc:
+        return env, f"no engine answers at {host}: {exc}"
+    try:
+        for image in IMAGES.values():
+            chosen = os.environ.get(image.setting) or image.tag
+            try:
+                client.images.get(chosen)
+            except docker.errors.ImageNotFound:
+                return env, f"image {chosen} missing (python -m tests.utils._services.engine build)"
+            env[image.setting] = chosen
+    finally:
+        client.close()
+    return env, None
+
+
+def _backend_stack(
+    backend: str, ports: dict[str, int], extra: dict[str, str], reuse: bool = False
+) -> Stack:
+    env = dict(os.environ)
+    env.update(extra)
+    env.update(
+        {
+            "KAIZEN_TEST_STATE_DIR": str(_state_dir() / backend),
+            "KAIZEN_TEST_BACKENDS": backend,
+            "KAIZEN_TEST_DOCKER_PULL": "never",
+            "KAIZEN_TEST_REUSE": "1" if reuse else "0",
+        }
+    )
+    env.update({_ALL_PORT_KEYS[n]: str(p) for n, p in ports.items()})
+    return Stack(settings=load_settings(env))
+
+
+def _backend_rows(backend: str, extra: dict[str, str]) -> list[dict[str, Any]]:
+    """Cold start (each service, all five), reuse re-attach and teardown on one backend."""
+    each: dict[str, list[float]] = {n: [] for n in ALL}
+    together: list[float] = []
+    teardown: list[float] = []
+    for round_no in range(DOCKER_ROUNDS + 1):  # round 0 warms caches (page cache, pristine)
+        for name in ALL:
+            stack = _backend_stack(backend, {name: _free_port()}, extra)
+            try:
+                ms = _timed(lambda stack=stack, name=name: stack.ensure([name]))
+            finally:
+                stack.release()
+            if round_no:
+                each[name].append(ms)
+        stack = _backend_stack(backend, {n: _free_port() for n in ALL}, extra)
+        try:
+            ms = _timed(lambda stack=stack: stack.ensure(list(ALL)))
+        finally:
+            gone = _timed(stack.release)
+        if round_no:
+            together.append(ms)
+            teardown.append(gone)
+    ports = {n: _free_port() for n in ALL}
+    keeper = _backend_stack(backend, ports, extra, reuse=True)
+    reattach: list[float] = []
+    try:
+        keeper.ensure(list(ALL))
+        keeper.release()  # kept: reuse
+        for _ in range(10):
+            stack = _backend_stack(backend, ports, extra, reuse=True)
+            reattach.append(_timed(lambda stack=stack: stack.ensure(list(ALL))))
+            stack.release()
+    finally:
+        _backend_stack(backend, ports, extra).down()
+    prefix = f"services.{backend}"
+    rows = [_row(f"{prefix}.cold_start.{n}", each[n], None, backend=backend) for n in ALL]
+    rows.append(_row(f"{prefix}.cold_start.all_five", together, 10000.0, backend=backend))
+    rows.append(_row(f"{prefix}.reattach.reuse_all_five", reattach, 500.0, backend=backend))
+    rows.append(_row(f"{prefix}.teardown.all_five", teardown, 3000.0, backend=backend))
+    return rows
+
+
+def _skipped(name: str, reason: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "median_ms": None,
+        "p95_ms": None,
+        "target_ms": None,
+        "n": 0,
+        "skipped": True,
+        "reason": reason,
+    }
+
+
+def docker_beside_local() -> list[dict[str, Any]]:
+    rows = _backend_rows("local", {})
+    extra, reason = _docker_env()
+    if reason is not None:
+        return [*rows, _skipped("services.docker.*", reason)]
+    # The SDK reads DOCKER_HOST from the process environment, as every docker client does.
+    previous = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = extra.get("DOCKER_HOST") or os.environ["DOCKER_HOST"]
+    try:
+        return rows + _backend_rows("docker", extra)
+    except Exception as exc:  # the local rows above still count; this one is a FAIL
+        failed = _skipped("services.docker.*", "")
+        failed["error"] = f"{type(exc).__name__}: {exc}"
+        return [*rows, failed]
+    finally:
+        if previous is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = previous
+
+
 def run() -> list[dict[str, Any]]:
-    return _cold_starts() + _running_stack_figures()
+    return _cold_starts() + _running_stack_figures() + docker_beside_local()
 
 
 if __name__ == "__main__":
