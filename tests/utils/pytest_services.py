@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tests.utils._services import catalog
 from tests.utils._services import isolation as iso
 from tests.utils._services import settings as st
 from tests.utils._services.settings import SERVICE_NAMES, UnknownServiceError
@@ -35,13 +36,8 @@ from tests.utils._services.stack import (
 )
 
 _STACK_KEY = pytest.StashKey[Stack]()
-_FIXTURE_SERVICE = {
-    "postgres_service": "postgresql",
-    "redis_service": "redis",
-    "mysql_service": "mysql",
-    "mongodb_service": "mongodb",
-    "ollama_service": "ollama",
-}
+#: each service's ServiceStatus fixture, as its catalog module names it
+_FIXTURE_SERVICE = {svc.fixture: svc.name for svc in catalog.services()}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -189,11 +185,10 @@ def _status_fixture(service: str) -> Any:
     return fixture
 
 
-postgres_service = _status_fixture("postgresql")
-redis_service = _status_fixture("redis")
-mysql_service = _status_fixture("mysql")
-mongodb_service = _status_fixture("mongodb")
-ollama_service = _status_fixture("ollama")
+# One per service (postgres_service, redis_service, mysql_service, mongodb_service,
+# ollama_service, ...): a service added to the catalog gets its fixture here by itself.
+for _fixture, _service in _FIXTURE_SERVICE.items():
+    globals()[_fixture] = _status_fixture(_service)
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ def test_local_mysql_root_needs_the_toolkits_password(
 
     import pymysql
 
-    from tests.utils._services.local import MYSQL_ROOT_PASSWORD_FILE
+    from tests.utils._services.catalog.mysql import MYSQL_ROOT_PASSWORD_FILE
 
     stack = private_stack(KAIZEN_TEST_MYSQL_PORT=str(free_port()))
     status = stack.ensure(["mysql"])["mysql"]

@@ -115,7 +115,7 @@ def test_a_kept_container_is_found_by_its_labels_without_the_state_file(tmp_path
 
 
 def test_local_reuse_keeps_servers_and_replaces_on_a_settings_change(private_state_dir) -> None:
-    from tests.utils._services.local import _pg_bin
+    from tests.utils._services.catalog.postgresql import _pg_bin
 
     if _pg_bin("initdb") is None:
         pytest.fail("PostgreSQL binaries missing: apt-get install postgresql (.ci/run does)")

@@ -11,6 +11,8 @@ import pytest
 
 from tests.utils._services import docker_backend, health
 from tests.utils._services import local as local_backend
+from tests.utils._services.catalog import ollama as ollama_service
+from tests.utils._services.catalog import postgresql as pg_service
 from tests.utils._services.health import HealthReport, check, model_listed, wait_healthy
 from tests.utils._services.settings import load_settings
 from tests.utils._services.stack import ServiceUnavailableError, Stack
@@ -33,7 +35,7 @@ def stack_factory(tmp_path: Path):
 def test_nothing_worked_lists_every_rung(stack_factory, monkeypatch) -> None:
     port = _free_port()
     monkeypatch.setattr(docker_backend, "engine_status", lambda: "no engine answered (x)")
-    monkeypatch.setattr(local_backend, "_pg_bin", lambda name: None)
+    monkeypatch.setattr(pg_service, "_pg_bin", lambda name: None)
     stack = stack_factory(KAIZEN_TEST_POSTGRES_PORT=str(port))
     outcome = stack.ensure_outcomes(["postgresql"])["postgresql"]
     assert isinstance(outcome, ServiceUnavailableError)
@@ -64,7 +66,7 @@ def test_local_rung_refuses_non_loopback_hosts(tmp_path) -> None:
 
 def test_ollama_local_rung_reports_missing_server(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(local_backend.shutil, "which", lambda name: None)
-    monkeypatch.setattr(local_backend, "local_llm_server_available", lambda: False)
+    monkeypatch.setattr(ollama_service, "local_llm_server_available", lambda: False)
     s = load_settings({})["ollama"]
     with pytest.raises(local_backend.LocalUnavailable, match="local LLM server not available"):
         local_backend.start(s, tmp_path / "o", 1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.utils._services import health
+from tests.utils._services import catalog, health
 from tests.utils._services import settings as st
 from tests.utils._services.stack import ServiceStatus, ServiceUnavailableError
 from tests.utils.pytest_services import ServiceDatabase
@@ -60,14 +60,14 @@ def test_health_reasons_redact_what_a_driver_echoes(
     url = str(st.postgres_url(s))
 
     def echoes(_s: st.ServiceSettings, _d: object) -> str:
-        raise health._Unhealthy(f"connect to {url} failed near '{SECRET}'")
+        raise health.Unhealthy(f"connect to {url} failed near '{SECRET}'")
 
     def crashes(_s: st.ServiceSettings, _d: object) -> str:
         raise ValueError(f"invalid dsn {url}")
 
     monkeypatch.setattr(health, "tcp_probe", lambda *a, **k: None)
     for check in (echoes, crashes):
-        monkeypatch.setitem(health.CHECKS, "postgresql", check)
+        monkeypatch.setattr(catalog.get("postgresql"), "check", check)
         report = health.check(s)
         assert not report.healthy and report.reason
         assert "***" in report.reason

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import catalog
 from .identity import boot_id
 from .registry import member_alive
 from .settings import REPO_ROOT, ServiceSettings, Settings
@@ -126,7 +127,8 @@ class ContainerSpec:
 PUBLISH_HOST = "127.0.0.1"
 
 
-def _image(s: ServiceSettings) -> str:
+def image_of(s: ServiceSettings) -> str:
+    """The service's image setting, after checking that it may publish on loopback."""
     try:
         loopback = s.host == "localhost" or ipaddress.ip_address(s.host).is_loopback
     except ValueError:
@@ -137,103 +139,20 @@ def _image(s: ServiceSettings) -> str:
             f"on {PUBLISH_HOST} only"
         )
     if not s.image:
-        key = {"postgresql": "POSTGRES", "mysql": "MYSQL"}.get(s.name, s.name.upper())
-        raise DockerStartError(f"no image set for {s.name}: set KAIZEN_TEST_{key}_IMAGE")
+        key = catalog.get(s.name).env_prefix + "IMAGE"
+        raise DockerStartError(f"no image set for {s.name}: set {key}")
     return s.image
 
 
-def postgresql_spec(s: ServiceSettings) -> ContainerSpec:
-    return ContainerSpec(
-        "postgresql",
-        _image(s),
-        5432,
-        PUBLISH_HOST,
-        s.port,
-        environment={
-            "POSTGRES_USER": s.user or "",
-            "POSTGRES_PASSWORD": s.password or "",
-            "POSTGRES_DB": s.database or "",
-            "POSTGRES_INITDB_ARGS": "--no-sync",
-        },
-        command=(
-            "postgres",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=200",
-        ),
-    )
-
-
-def mysql_spec(s: ServiceSettings) -> ContainerSpec:
-    return ContainerSpec(
-        "mysql",
-        _image(s),
-        3306,
-        PUBLISH_HOST,
-        s.port,
-        environment={
-            "MARIADB_DATABASE": s.database or "",
-            "MARIADB_USER": s.user or "",
-            "MARIADB_PASSWORD": s.password or "",
-            "MARIADB_RANDOM_ROOT_PASSWORD": "yes",
-            "MARIADB_INITDB_SKIP_TZINFO": "1",
-        },
-        command=(
-            "--innodb-flush-log-at-trx-commit=0",
-            "--skip-name-resolve",
-            "--max-connections=300",
-        ),
-        # the toolkit's per-worker schemas (kzt_*) need rights for the test user
-        files={
-            "/docker-entrypoint-initdb.d/10-kzt-grants.sh": "tests/utils/compose/mysql-grants.sh"
-        },
-    )
-
-
-def redis_spec(s: ServiceSettings) -> ContainerSpec:
-    return ContainerSpec(
-        "redis",
-        _image(s),
-        6379,
-        PUBLISH_HOST,
-        s.port,
-        command=("redis-server", "--save", "", "--appendonly", "no"),
-    )
-
-
-def mongodb_spec(s: ServiceSettings) -> ContainerSpec:
-    return ContainerSpec("mongodb", _image(s), 27017, PUBLISH_HOST, s.port)
-
-
-def ollama_spec(s: ServiceSettings) -> ContainerSpec:
-    return ContainerSpec(
-        "ollama",
-        _image(s),
-        11434,
-        PUBLISH_HOST,
-        s.port,
-        environment={"OLLAMA_HOST": "0.0.0.0:11434", "OLLAMA_KEEP_ALIVE": "30m"},
-        # an official ollama image pulls its models into this volume once (ensure_model)
-        volumes={"kaizen-test-ollama-models": "/root/.ollama"},
-    )
-
-
-SPECS: dict[str, Callable[[ServiceSettings], ContainerSpec]] = {
-    "postgresql": postgresql_spec,
-    "redis": redis_spec,
-    "mysql": mysql_spec,
-    "mongodb": mongodb_spec,
-    "ollama": ollama_spec,
-}
-
-
 def spec_for(s: ServiceSettings) -> ContainerSpec:
-    return SPECS[s.name](s)
+    """The service's container, from its catalog module (`Service.container_spec`)."""
+    return catalog.get(s.name).container_spec(s)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SPECS":  # service -> spec builder, as the agreement test reads it
+        return {svc.name: svc.container_spec for svc in catalog.services()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- the engine ----------------------------------------------------------------------------

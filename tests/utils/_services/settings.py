@@ -15,24 +15,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import quote
 
+from .catalog import BUILTIN
+
 ENV_FILE = Path(__file__).resolve().parent.parent / "services.env"
 REPO_ROOT = ENV_FILE.parent.parent.parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.test.yml"
 
-SERVICE_NAMES: tuple[str, ...] = ("postgresql", "redis", "mysql", "mongodb", "ollama")
+SERVICE_NAMES: tuple[str, ...] = BUILTIN  # the catalog's table: one module per service
 DEFAULT_SERVICES: tuple[str, ...] = ("postgresql", "redis")
 #: Every database, schema, key-space marker or collection the toolkit creates starts with
 #: this; cleanup refuses any other name.
 NAME_PREFIX = "kzt_"
 
 _LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_ENV_PREFIX = {
-    "postgresql": "KAIZEN_TEST_POSTGRES_",
-    "redis": "KAIZEN_TEST_REDIS_",
-    "mysql": "KAIZEN_TEST_MYSQL_",
-    "mongodb": "KAIZEN_TEST_MONGODB_",
-    "ollama": "KAIZEN_TEST_OLLAMA_",
-}
 
 
 class SettingsError(ValueError):
@@ -214,7 +209,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = ENV
         return value
 
     services: dict[str, ServiceSettings] = {}
-    for name, prefix in _ENV_PREFIX.items():
+    from . import catalog
+
+    for name, prefix in ((svc.name, svc.env_prefix) for svc in catalog.services()):
         host = need(prefix + "HOST")
         services[name] = ServiceSettings(
             name=name,
@@ -268,32 +265,38 @@ def settings_hash(s: ServiceSettings) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# URL builders: each service's own lives in its catalog module (`Service.url`); these are
+# the names everyone has always imported.
 def postgres_url(
     s: ServiceSettings,
     database: str | None = None,
     user: str | None = None,
     password: str | None = None,
 ) -> str:
-    user = s.user if user is None else user
-    password = s.password if password is None else password
-    auth = quote(user or "", safe="")
-    if password:
-        auth += ":" + quote(password, safe="")
-    return SecretURL(f"postgresql://{auth}@{s.host}:{s.port}/{database or s.database}")
+    from .catalog import postgresql
+
+    return postgresql.url(s, database, user, password)
 
 
 def mysql_url(s: ServiceSettings, database: str | None = None) -> str:
-    auth = quote(s.user or "", safe="") + ":" + quote(s.password or "", safe="")
-    return SecretURL(f"mysql://{auth}@{s.host}:{s.port}/{database or s.database}")
+    from .catalog import mysql
+
+    return mysql.url(s, database)
 
 
 def mongodb_url(s: ServiceSettings, database: str | None = None) -> str:
-    return f"mongodb://{s.host}:{s.port}/{database or s.database}?directConnection=true"
+    from .catalog import mongodb
+
+    return mongodb.url(s, database)
 
 
 def redis_url(s: ServiceSettings, db: int = 0) -> str:
-    return f"redis://{s.host}:{s.port}/{db}"
+    from .catalog import redis
+
+    return redis.url(s, db)
 
 
 def ollama_url(s: ServiceSettings) -> str:
-    return f"http://{s.host}:{s.port}"
+    from .catalog import ollama
+
+    return ollama.url(s)

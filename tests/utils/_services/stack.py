@@ -11,7 +11,6 @@ import atexit
 import os
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,60 +18,36 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import docker_backend
+from . import catalog, docker_backend, rungs
 from . import local as local_backend
+from .errors import (
+    ImageUnavailableError,
+    PortOccupiedError,
+    ServiceDiedError,
+    ServiceError,
+    ServiceUnavailableError,
+)
 from .health import HealthReport, check, tcp_probe, wait_healthy
-from .identity import Verdict, identify
-from .ports import find_port_holder
+from .identity import Verdict
 from .registry import (
     ProcessRecord,
     Registry,
-    UnverifiedProcessError,
-    find_processes_using,
     member_alive,
-    monotonic_ms,
     new_member,
-    now_iso,
     record_key,
     remove_data_dir,
-    stop_process,
 )
 from .settings import SERVICE_NAMES, ServiceSettings, Settings, load_settings, settings_hash
 
-
-class ServiceError(RuntimeError):
-    """Base of the stack's errors; `service` names the service concerned."""
-
-    def __init__(self, service: str, message: str) -> None:
-        super().__init__(message)
-        self.service = service
-
-
-class ServiceUnavailableError(ServiceError):
-    """No rung of the ladder produced a healthy service; `rungs` says what each found."""
-
-    def __init__(self, service: str, endpoint: str, rungs: dict[str, str]) -> None:
-        detail = "; ".join(f"{rung}: {why}" for rung, why in rungs.items())
-        super().__init__(service, f"{service} unavailable at {endpoint}: {detail}")
-        self.endpoint = endpoint
-        self.rungs = dict(rungs)
-
-
-class PortOccupiedError(ServiceUnavailableError):
-    """The configured port is held by something that is not a usable instance of the service."""
-
-
-class ImageUnavailableError(ServiceUnavailableError):
-    """The Docker rung's image is missing and may not be pulled, and no later rung worked;
-    `image` names it, the message says how to get it."""
-
-    def __init__(self, service: str, endpoint: str, rungs: dict[str, str], image: str) -> None:
-        super().__init__(service, endpoint, rungs)
-        self.image = image
-
-
-class ServiceDiedError(ServiceError):
-    """A service that was healthy earlier in this run is gone."""
+__all__ = [  # the errors live in errors.py; these names have always been imported from here
+    "ImageUnavailableError",
+    "PortOccupiedError",
+    "ServiceDiedError",
+    "ServiceError",
+    "ServiceStatus",
+    "ServiceUnavailableError",
+    "Stack",
+]
 
 
 @dataclass
@@ -96,16 +71,8 @@ class ServiceStatus:
 
     @property
     def url(self) -> str:
-        from . import settings as st
-
         assert self.settings is not None
-        return {
-            "postgresql": lambda s: st.postgres_url(s),
-            "redis": lambda s: st.redis_url(s),
-            "mysql": lambda s: st.mysql_url(s),
-            "mongodb": lambda s: st.mongodb_url(s),
-            "ollama": lambda s: st.ollama_url(s),
-        }[self.service](self.settings)
+        return catalog.get(self.service).url(self.settings)
 
 
 def _validate(names: Iterable[str]) -> list[str]:
@@ -422,27 +389,9 @@ class Stack:
             return {}
 
         def one(rec: ProcessRecord) -> tuple[str, str]:
-            if rec.backend == "docker":
-                self._say(f"removing {rec.service} container {(rec.container_id or '?')[:12]}")
-                labels = None
-                if not rec.container_id:  # a start recorded before its container existed
-                    labels = {
-                        docker_backend.L_RUN: rec.run_id,
-                        docker_backend.L_SERVICE: rec.service,
-                        docker_backend.L_ENDPOINT: rec.endpoint,
-                    }
-                result = docker_backend.remove(rec.container_id, labels, rec.docker_host)
-                if result.startswith("left alone"):
-                    return rec.key, result  # the engine does not answer: record kept
-            else:
-                self._say(f"stopping {rec.service} (pid {rec.pid})")
-                try:
-                    result = stop_process(rec)
-                    if rec.state == "starting" and rec.pid is None and rec.data_dir:
-                        result = _stop_unrecorded(rec) or result
-                except UnverifiedProcessError as exc:
-                    return rec.key, f"refused: {exc}"  # record and data directory kept
-                remove_data_dir(rec.data_dir, self.settings.state_dir)
+            result, forget = rungs.for_record(rec).stop(self, rec)
+            if not forget:
+                return rec.key, result  # not provably stopped: the record stays
             self.registry.remove(rec.key)
             self._attached.pop(rec.service, None)
             return rec.key, result
@@ -478,11 +427,6 @@ class Stack:
             settings=s,
         )
 
-    def _timeout(self, name: str) -> float:
-        if name == "ollama":
-            return self.settings.ollama_start_timeout_s
-        return self.settings.start_timeout_s
-
     def _ensure_safely(self, name: str) -> ServiceStatus | ServiceUnavailableError:
         """One service's ladder; an unexpected error fails that service, with its type."""
         try:
@@ -496,62 +440,29 @@ class Stack:
 
     def _ensure_one(self, name: str) -> ServiceStatus | ServiceUnavailableError:
         s = self.settings[name]
-        rungs: dict[str, str] = {}
+        found: dict[str, str] = {}
         key = record_key(name, s.endpoint)
         rec = self.registry.records().get(key)
         if rec is not None:
-            attached = self._attach_recorded(s, rec, rungs)
+            attached = self._attach_recorded(s, rec, found)
             if attached is not None:
                 return attached
         elif self.settings.reuse and "docker" in self.settings.backends:
-            adopted = self._adopt_container(s)
+            adopted = rungs.DockerRung().adopt(self, s)
             if adopted is not None:
                 return adopted
 
-        first = check(s, "running")
-        if "running" in self.settings.backends and first.healthy:
-            self._say(f"{name}: using the server already running at {s.endpoint}")
-            return self._status(s, first, None)
-        rungs["endpoint " + s.endpoint] = first.reason or "healthy but rung disabled"
-        if first.reason != "connection refused":
-            holder = find_port_holder(s.port, s.host)
-            if holder is not None:
-                who = docker_backend.describe_holder(s.port, holder)
-                what = (
-                    f"a usable {name} the toolkit did not start, and KAIZEN_TEST_BACKENDS="
-                    f"{','.join(self.settings.backends)} excludes using it"
-                    if first.healthy
-                    else f"not a usable {name}"
-                )
-                return PortOccupiedError(
-                    name,
-                    s.endpoint,
-                    {
-                        **rungs,
-                        "port": f"{s.endpoint} is held by {who}, which is {what}; stop it "
-                        "or point KAIZEN_TEST_* at another port",
-                    },
-                )
-
-        image_missing: docker_backend.ImageMissingError | None = None
-        if "docker" in self.settings.backends:
-            why = docker_backend.engine_status()
-            if why is None:
-                result = self._start_docker(s)
-                if isinstance(result, ServiceStatus):
-                    return result
-                if isinstance(result, docker_backend.ImageMissingError):
-                    image_missing, why = result, str(result)
-                else:
-                    why = result
-            rungs["docker"] = why
-        else:
-            rungs["docker"] = "disabled by KAIZEN_TEST_BACKENDS"
-
-        outcome = self._start_local(s, rungs)
-        if isinstance(outcome, ServiceUnavailableError) and image_missing is not None:
-            return ImageUnavailableError(name, s.endpoint, rungs, image_missing.image)
-        return outcome
+        tried = rungs.Attempt(dict(found))
+        for rung in rungs.LADDER:
+            if rung.name != "running" and rung.name not in self.settings.backends:
+                tried.rungs[rung.name] = "disabled by KAIZEN_TEST_BACKENDS"
+                continue  # the running rung always looks: it names whoever holds the port
+            outcome = rung.attempt(self, s, tried)
+            if outcome is not None:
+                return outcome
+        if tried.image_missing is not None:
+            return ImageUnavailableError(name, s.endpoint, tried.rungs, tried.image_missing.image)
+        return ServiceUnavailableError(name, s.endpoint, tried.rungs)
 
     def _want_hash(self, s: ServiceSettings, backend: str) -> str | None:
         """The digest a server of `backend` started now would carry (None: cannot tell)."""
@@ -614,208 +525,15 @@ class Stack:
         self._stop([rec])
         return None
 
-    def _adopt_container(self, s: ServiceSettings) -> ServiceStatus | None:
-        """Reuse: a running container kept by an earlier run (recorded in another state
-        file, or in one since deleted) whose spec digest and image match these settings."""
-        if docker_backend.engine_status() is not None:
-            return None
-        try:
-            spec = docker_backend.spec_for(s)
-        except docker_backend.DockerStartError:
-            return None
-        found = docker_backend.reusable_container(spec)
-        if found is None:
-            return None
-        report = wait_healthy(s, 5.0, backend="docker")
-        if not report.healthy:
-            return None  # the ladder goes on: the port check names it
-        rec = ProcessRecord(
-            service=s.name,
-            endpoint=s.endpoint,
-            backend="docker",
-            pid=None,
-            owner_kind="reuse",
-            run_id=(found.labels or {}).get(docker_backend.L_RUN, self.run_id),
-            started_at=now_iso(),
-            start_ms=0.0,
-            version=report.version,
-            container_id=str(found.id),
-            docker_host=docker_backend.docker_host(),
-            settings_hash=spec.digest(),
-        )
-        self._put(rec)
-        self._say(f"{s.name}: re-attached to reused container {found.short_id}")
-        return self._status(s, report, rec)
-
-    def _start_docker(
-        self, s: ServiceSettings
-    ) -> ServiceStatus | docker_backend.ImageMissingError | str:
-        """The Docker rung: a labelled container from the service's spec, healthy by the
-        same check as every rung. Returns the status, the missing image, or why not."""
-        name = s.name
-        try:
-            spec = docker_backend.spec_for(s)
-        except docker_backend.DockerStartError as exc:
-            return str(exc)
-        host = docker_backend.docker_host()
-        labels = docker_backend.labels_for(
-            spec,
-            run_id=self.run_id,
-            member=self.member,
-            owner_kind=self.server_kind,
-            state_dir=self.settings.state_dir,
-        )
-        started_at = time.perf_counter()
-        rec = ProcessRecord(
-            service=name,
-            endpoint=s.endpoint,
-            backend="docker",
-            pid=None,
-            owner_kind=self.server_kind,
-            run_id=self.run_id,
-            started_at=now_iso(),
-            start_ms=0.0,
-            state="starting",
-            starter=self.member,
-            docker_host=host,
-            settings_hash=spec.digest(),
-        )
-        self._put(rec)  # before the container exists: a killed starter leaves a trace
-
-        def created(container_id: str) -> None:
-            rec.container_id = container_id
-            self._put(rec)
-
-        self._say(f"{name}: starting a container of {spec.image} on {s.endpoint}")
-        try:
-            started = docker_backend.start(
-                spec, labels, pull=self.settings.docker_pull, on_created=created
-            )
-        except docker_backend.ImageMissingError as exc:
-            self.registry.remove(rec.key)
-            return exc
-        except (docker_backend.DockerStartError, docker_backend.DockerUnavailable) as exc:
-            self._stop([rec])
-            return str(exc)
-        timeout = self._timeout(name)
-        if name == "ollama":
-            problem = docker_backend.ensure_model(s, self.settings, timeout)
-            if problem is not None:
-                self._stop([rec])
-                return problem
-        report = wait_healthy(s, timeout, backend="docker", alive=started.exited)
-        if not report.healthy:
-            self._stop([rec])
-            return f"container {started.id[:12]} started but not healthy: {report.reason}"
-        rec.start_ms = monotonic_ms(started_at)
-        rec.version = report.version
-        rec.state, rec.starter = "running", None
-        self._put(rec)
-        self._say(f"{name}: healthy in {rec.start_ms:.0f} ms, {report.version} ({started.id[:12]})")
-        return self._status(s, report, rec)
-
-    def _start_local(
-        self, s: ServiceSettings, rungs: dict[str, str]
-    ) -> ServiceStatus | ServiceUnavailableError:
-        name = s.name
-        if "local" not in self.settings.backends:
-            rungs["local"] = "disabled by KAIZEN_TEST_BACKENDS"
-            return ServiceUnavailableError(name, s.endpoint, rungs)
-        base = self.settings.state_dir / "data" / f"{name}-{s.port}"
-        started_at = time.perf_counter()
-        self._say(f"{name}: starting a local server on {s.endpoint}")
-        rec = ProcessRecord(
-            service=name,
-            endpoint=s.endpoint,
-            backend="local",
-            pid=None,
-            owner_kind=self.server_kind,
-            run_id=self.run_id,
-            started_at=now_iso(),
-            start_ms=0.0,
-            data_dir=str(base),
-            state="starting",
-            starter=self.member,
-            settings_hash=settings_hash(s),
-        )
-        self._put(rec)  # before the spawn: a starter killed from here on leaves a trace
-
-        def on_spawn(pid: int, command: list[str]) -> None:
-            rec.pid, rec.identity, rec.command = pid, identify(pid), list(command)
-            self._put(rec)
-
-        try:
-            started = local_backend.start(s, base, self._timeout(name), on_spawn=on_spawn)
-        except local_backend.LocalUnavailable as exc:
-            rungs["local"] = str(exc)
-            self._kill_partial(base)  # nothing was spawned: drops the "starting" record
-            return ServiceUnavailableError(name, s.endpoint, rungs)
-        except local_backend.LocalStartError as exc:
-            rungs["local"] = str(exc)
-            self._kill_partial(base)
-            return ServiceUnavailableError(name, s.endpoint, rungs)
-        rec.stop_signal = started.stop_signal
-        rec.command = started.command
-        self._put(rec)
-        report = wait_healthy(s, self._timeout(name), backend="local", alive=started.exited)
-        if not report.healthy:
-            self._stop([rec])
-            rungs["local"] = f"started but not healthy: {report.reason}"
-            return ServiceUnavailableError(name, s.endpoint, rungs)
-        rec.start_ms = monotonic_ms(started_at)
-        rec.version = report.version
-        rec.state, rec.starter = "running", None
-        self._put(rec)
-        note = f" ({'; '.join(started.notes)})" if started.notes else ""
-        self._say(f"{name}: healthy in {rec.start_ms:.0f} ms, {report.version}{note}")
-        return self._status(s, report, rec)
-
-    def _kill_partial(self, base: Path) -> None:
-        """A starter that failed half-way may have left its child: stop it by its record."""
-        for rec in self.registry.records().values():
-            if rec.data_dir == str(base):
-                self._stop([rec])
-        remove_data_dir(str(base), self.settings.state_dir)
-
 
 def _record_id(rec: ProcessRecord | None) -> str:
     """What `status` shows in its id column: the server's PID or its container."""
-    if rec is None:
-        return "-"
-    if rec.backend == "docker":
-        return f"container {rec.container_id[:12]}" if rec.container_id else "container ?"
-    return f"pid {rec.pid}" if rec.pid else "pid ?"
+    return "-" if rec is None else rungs.for_record(rec).describe(rec)
 
 
 def _record_note(rec: ProcessRecord | None) -> str:
     """What `status` adds about a record whose server is not provably the one recorded."""
-    if rec is not None and rec.backend == "docker" and rec.container_id:
-        down = docker_backend.state_of(rec.container_id, rec.docker_host)
-        if down is not None and not down.startswith("no engine answered"):
-            return f" ({down}; the next run or `down` removes it)"
-        return ""
-    if rec is None or rec.backend != "local":
-        return ""
-    if rec.state == "starting":
-        return f" (starting, by {rec.starter})"
-    verdict, why = rec.verdict()
-    if verdict is Verdict.GONE:
-        return " (recorded server is gone; the next run or `down` drops the record)"
-    if verdict is Verdict.UNKNOWN:
-        return f" (left alone: {why}; stop pid {rec.pid} yourself if it is ours)"
-    return ""
-
-
-def _stop_unrecorded(rec: ProcessRecord) -> str | None:
-    """A server spawned in the instant before its PID was recorded: found by the data
-    directory (unique to our state directory) on its command line, then stopped."""
-    outcomes = []
-    for pid in find_processes_using(str(rec.data_dir)):
-        ident = identify(pid)
-        if ident is not None:
-            found = replace(rec, pid=pid, identity=ident)
-            outcomes.append(f"pid {pid} {stop_process(found)}")
-    return "; ".join(outcomes) or None
+    return "" if rec is None else rungs.for_record(rec).note(rec)
 
 
 #: Private stacks (failure tests on free ports) live in <state_dir>/private/<id>, each with an
