@@ -230,3 +230,43 @@ def test_missing_storage_is_a_failure_naming_it() -> None:
     assert "table t, table t_head" in report.problems[0].message
     compliance = generate_compliance_report(trail, KaizenConfig(audit_enabled=True))
     assert "trail_integrity" in {c.control for c in compliance.failures}
+
+
+# -- what the convenience recorders write ----------------------------------------------------
+
+
+def test_agent_run_entry_records_outcome_timing_and_the_error() -> None:
+    trail = AuditTrail()
+    entry = trail.record_agent_run(
+        "agent-1",
+        run_id="r1",
+        outcome="failed",
+        duration_ms=12.34567,
+        details={"steps": 2},
+        error=ValueError("boom"),
+    )
+    assert (entry.event_type, entry.actor, entry.action, entry.outcome) == (
+        AGENT_RUN,
+        "agent-1",
+        "run",
+        "failed",
+    )
+    assert entry.payload == {
+        "run_id": "r1",
+        "duration_ms": 12.346,
+        "steps": 2,
+        "error": "ValueError: boom",
+    }
+    text = trail.record_agent_run("a", run_id="r2", outcome="failed", duration_ms=1, error="why")
+    assert text.payload["error"] == "why"  # a message is recorded as given
+    ok = trail.record_agent_run("a", run_id="r3", outcome="ok", duration_ms=1)
+    assert "error" not in ok.payload
+
+
+def test_config_change_entry() -> None:
+    trail = AuditTrail()
+    entry = trail.record_config_change("ops", {"audit_enabled": True})
+    assert (entry.event_type, entry.actor, entry.action) == ("config_change", "ops", "configure")
+    assert entry.payload == {"audit_enabled": True}
+    assert trail.record_config_change("ops", {}, action="reset").action == "reset"
+    assert repr(trail) == "AuditTrail(in-process memory, keyed=False)"

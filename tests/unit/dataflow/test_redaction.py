@@ -13,7 +13,7 @@ import pytest
 
 import kaizen.dataflow  # noqa: F401  (registers the node types)
 from kaizen import LocalRuntime, WorkflowBuilder
-from kaizen._redact import REDACTED, redact
+from kaizen._redact import REDACTED, redact, safe_cause
 from kaizen.audit import AuditTrail, PostgresAuditStore
 from kaizen.dataflow import MongoDatabase, MySQLDatabase, PostgresDatabase, RedisDatabase
 from kaizen.errors import KaizenError
@@ -55,6 +55,19 @@ def test_redact_hides_url_and_key_passwords(text: str, expected: str) -> None:
 def test_redact_hides_known_secrets_but_not_short_ones() -> None:
     assert redact(f"driver said: bad password {SECRET}", SECRET) == "driver said: bad password ***"
     assert redact("a b c", "a") == "a b c"  # a 1-char secret would garble every message
+    # the documented floor: 4 characters are hidden, 3 are left alone
+    assert redact("code abcd sent", "abcd") == "code *** sent"
+    assert redact("code abc sent", "abc") == "code abc sent"
+
+
+def test_safe_cause_chains_only_a_cause_that_shows_no_credential() -> None:
+    clean = OSError("connection refused by 127.0.0.1:5434")
+    assert safe_cause(clean) is clean  # the driver's reason stays in the traceback
+    for leaky in (
+        ValueError(f"cannot parse postgresql://u:{SECRET}@h/x"),
+        RuntimeError(f"password={SECRET} was rejected"),
+    ):
+        assert safe_cause(leaky) is None, leaky
 
 
 def _fails(call: Callable[[], Any]) -> BaseException:

@@ -82,3 +82,22 @@ def test_redact_handles_urls_without_known_secrets() -> None:
     )
     assert st.redact("redis://127.0.0.1:6380/1") == "redis://127.0.0.1:6380/1"
     assert st.redact("no secret here", None, "") == "no secret here"
+
+
+def test_redact_hides_the_url_quoted_spelling_of_a_secret() -> None:
+    """A driver echoes the password as the URL carries it: '@' and '/' percent-encoded."""
+    from urllib.parse import quote
+
+    quoted = quote(SECRET, safe="")
+    assert "%2F" in quoted  # '/' is quoted too, as the toolkit's URLs spell it
+    assert st.redact(f"auth failed for {quoted} and {SECRET}", SECRET) == (
+        "auth failed for *** and ***"
+    )
+
+
+def test_settings_repr_shows_everything_but_the_password() -> None:
+    s = st.ServiceSettings("postgresql", "127.0.0.1", 5434, "db", "u", "pw")
+    text = repr(s)
+    assert text.startswith("ServiceSettings(name='postgresql', host='127.0.0.1', port=5434, ")
+    assert "database='db', user='u', password='***', model=None" in text
+    assert "password=None" in repr(st.ServiceSettings("redis", "127.0.0.1", 6380))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,8 @@ def test_connection_strings_quote_credentials() -> None:
 def test_public_helpers_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.utils import docker_config as dc
 
+    for key in [k for k in os.environ if k.startswith("KAIZEN_TEST_")]:
+        monkeypatch.delenv(key)  # the file's defaults, whatever the caller's environment says
     monkeypatch.setenv("KAIZEN_TEST_POSTGRES_PORT", "6543")
     monkeypatch.setenv("KAIZEN_TEST_OLLAMA_PORT", "12345")
     assert dc.get_postgres_connection_string() == (

@@ -63,7 +63,11 @@ def test_empty_model_setting_is_an_error(monkeypatch: pytest.MonkeyPatch) -> Non
 # --- agent configs --------------------------------------------------------------------------
 
 
-def test_local_ollama_agent_points_at_the_locked_in_endpoint() -> None:
+def test_local_ollama_agent_points_at_the_locked_in_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in ("KAIZEN_TEST_OLLAMA_HOST", "KAIZEN_TEST_OLLAMA_PORT"):
+        monkeypatch.delenv(key, raising=False)  # the file's endpoint, not the caller's
     config = tf.local_ollama_agent_config()
     host, port = ENV["KAIZEN_TEST_OLLAMA_HOST"], ENV["KAIZEN_TEST_OLLAMA_PORT"]
     assert config.base_url == f"http://{host}:{port}"
