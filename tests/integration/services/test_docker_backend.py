@@ -237,8 +237,15 @@ def test_ctrl_c_during_up_removes_the_container_being_started(private_state_dir)
     """The LLM server loads its model for seconds: the interrupt lands while `up` waits."""
     require_docker("ollama")
     env = docker_env(private_state_dir)
+    # A shell runs background jobs with SIGINT ignored (bash without job control: so does
+    # .ci/docker-pass), and Python then installs no KeyboardInterrupt handler; Ctrl-C at a
+    # terminal is delivered, so restore that (as test_faults_edges does).
+    interruptible = (
+        "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('tests.utils.docker_config', run_name='__main__', alter_sys=True)"
+    )
     up = subprocess.Popen(
-        [sys.executable, "-m", "tests.utils.docker_config", "up", "ollama"],
+        [sys.executable, "-c", interruptible, "up", "ollama"],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
