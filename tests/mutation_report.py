@@ -250,7 +250,9 @@ def render(mutants: list[Mutant], explained: set[str]) -> tuple[str, bool]:
             kinds = ", ".join(f"{n} {s}" for s, n in status.items() if s != "survived")
             missing = [m for m in group if m.name not in explained]
             note = f" [{kinds}]" if kinds else ""
-            note += f" -- no reason given: {_numbers(missing)}" if missing else ""
+            if missing:
+                some = f": {_numbers(missing)}" if len(missing) < len(group) else ""
+                note += f" -- no reason given{some}"
             lines.append(f"  {function} ({len(group)}): {_numbers(group)}{note}")
 
     security = [m for m in survivors if is_security_check(m)]
