@@ -92,7 +92,7 @@ mutation: $(STAMP)
 	$(MUTATION_ENV) $(PY) -m tests.utils.docker_config up $(MUTATION_SERVICES)
 	$(MUTATION_ENV) $(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS); \
 	status=$$?; $(MUTATION_ENV) $(PY) -m tests.utils.docker_config down $(MUTATION_SERVICES); \
-	exit $$status
+	$(MUTATION_ENV) sh -c 'rm -rf "$$KAIZEN_TEST_STATE_DIR/mutant-sessions"'; exit $$status
 	$(PY) -m tests.mutation_report
 
 services-up: $(STAMP)

@@ -249,3 +249,42 @@ def test_a_missing_control_name_is_a_key_error_listing_the_controls() -> None:
         report.control("nope")
     summary = report.to_dict()["summary"]
     assert (summary["entries"], summary["first_entry"], summary["last_entry"]) == (0, None, None)
+
+
+def test_report_dict_carries_verdict_time_and_store() -> None:
+    trail = AuditTrail(_GuardedStore())
+    report = generate_compliance_report(trail, KaizenConfig(audit_enabled=True))
+    data = report.to_dict()
+    assert (data["compliant"], data["generated_at"], data["store"]) == (
+        False,
+        report.generated_at,
+        "guarded table",
+    )
+
+
+def test_one_agent_run_is_enough_and_none_is_not() -> None:
+    trail = AuditTrail()
+    trail.record_config_change("ops", {})
+    config = KaizenConfig(audit_enabled=True)
+    assert generate_compliance_report(trail, config).control("agent_runs_recorded").status == (
+        "fail"
+    )
+    trail.record_agent_run("a", run_id="r", outcome="ok", duration_ms=1.0)
+    control = generate_compliance_report(trail, config).control("agent_runs_recorded")
+    assert (control.status, control.reason) == (
+        "pass",
+        "1 agent run(s) recorded, every failure with its error",
+    )
+
+
+def test_evidence_lists_are_capped_at_twenty() -> None:
+    store = InMemoryAuditStore()
+    for _ in range(21):
+        _append_raw(store, "agent_run", "failed", {"password": "pw"})
+    report = generate_compliance_report(AuditTrail(store), KaizenConfig(audit_enabled=True))
+    runs = report.control("agent_runs_recorded")
+    assert runs.evidence["failed_entries_without_error"] == list(range(1, 21))
+    assert runs.reason == "21 failed entries carry no error message"
+    secrets = report.control("secrets_redacted")
+    assert secrets.evidence["unredacted"] == [f"seq {i}: password" for i in range(1, 21)]
+    assert secrets.reason == "21 secret value(s)"
