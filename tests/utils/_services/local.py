@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from . import catalog
 from .polling import wait_for
 from .settings import ServiceSettings
@@ -33,11 +35,11 @@ _ON_SPAWN: contextvars.ContextVar[Callable[[int, list[str]], None] | None] = con
 SETUP_TIMEOUT_S = 60.0
 
 
-class LocalUnavailable(Exception):
+class LocalUnavailable(ToolkitError):
     """This rung does not apply here (binary missing, ...); the message says what was found."""
 
 
-class LocalStartError(Exception):
+class LocalStartError(ToolkitError):
     """The rung applied but the server did not come up; the message includes its log tail."""
 
 

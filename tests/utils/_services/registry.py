@@ -26,6 +26,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from .identity import (
     ProcessIdentity,
     Verdict,
@@ -41,7 +43,7 @@ LOCK_TIMEOUT_S = 600.0
 RECORD_STATES = ("starting", "running")
 
 
-class StateFileError(RuntimeError):
+class StateFileError(ToolkitError, RuntimeError):
     """The state file cannot be read as the toolkit wrote it; the message says what to do."""
 
     def __init__(self, path: Path, problem: str) -> None:
@@ -54,7 +56,7 @@ class StateFileError(RuntimeError):
         self.problem = problem
 
 
-class StateDirGoneError(RuntimeError):
+class StateDirGoneError(ToolkitError, RuntimeError):
     """A private stack's state directory was removed; it is not silently recreated."""
 
     def __init__(self, path: Path) -> None:
@@ -228,7 +230,7 @@ def _wait_exit(pid: int, timeout_s: float) -> bool:
     return poll(exited, timeout_s)
 
 
-class UnverifiedProcessError(RuntimeError):
+class UnverifiedProcessError(ToolkitError, RuntimeError):
     """A recorded PID is running but cannot be proven to be the process we started."""
 
     def __init__(self, record: ProcessRecord, reason: str) -> None:
@@ -448,7 +450,7 @@ class Registry:
         return [str(u) for u in data["runs"].get(run_id, []) if member_alive(u)]
 
 
-class RefusedClaimError(RuntimeError):
+class RefusedClaimError(ToolkitError, RuntimeError):
     """No candidate index could be claimed; `reasons` says why for each."""
 
     def __init__(self, prefix: str, reasons: dict[int, str]) -> None:

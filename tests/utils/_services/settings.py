@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import quote
 
+from tests.utils.errors import ToolkitError
+
 from .catalog import BUILTIN
 
 ENV_FILE = Path(__file__).resolve().parent.parent / "services.env"
@@ -30,7 +32,7 @@ NAME_PREFIX = "kzt_"
 _LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
-class SettingsError(ValueError):
+class SettingsError(ToolkitError, ValueError):
     """A setting is missing or malformed; the message names the key and the fix."""
 
     def __init__(self, key: str, message: str) -> None:
@@ -38,7 +40,7 @@ class SettingsError(ValueError):
         self.key = key
 
 
-class UnknownServiceError(KeyError):
+class UnknownServiceError(ToolkitError, KeyError):
     """A service name outside SERVICE_NAMES was requested."""
 
     def __init__(self, name: str) -> None:

@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from .errors import (
 )
 from .health import HealthReport, check, tcp_probe, wait_healthy
 from .identity import Verdict
+from .private import PRIVATE_DIR, make_private_state_dir, reap_private_stacks
 from .registry import (
     ProcessRecord,
     Registry,
@@ -47,6 +48,8 @@ __all__ = [  # the errors live in errors.py; these names have always been import
     "ServiceStatus",
     "ServiceUnavailableError",
     "Stack",
+    "make_private_state_dir",
+    "reap_private_stacks",
 ]
 
 
@@ -534,62 +537,6 @@ def _record_id(rec: ProcessRecord | None) -> str:
 def _record_note(rec: ProcessRecord | None) -> str:
     """What `status` adds about a record whose server is not provably the one recorded."""
     return "" if rec is None else rungs.for_record(rec).note(rec)
-
-
-#: Private stacks (failure tests on free ports) live in <state_dir>/private/<id>, each with an
-#: owner file naming the member that made it, so a later run can reap one a SIGKILL orphaned.
-PRIVATE_DIR = "private"
-_OWNER_FILE = "owner"
-
-
-def make_private_state_dir(settings: Settings) -> Path:
-    """A fresh private state directory under the shared one, owned by this process."""
-    parent = settings.state_dir / PRIVATE_DIR
-    parent.mkdir(parents=True, exist_ok=True)
-    for folder in (settings.state_dir, parent):  # the postgres/mysql users must traverse
-        os.chmod(folder, 0o755)
-    name = uuid.uuid4().hex[:12]
-    # Made under a temporary name and renamed: no reader ever sees it without its owner.
-    building = parent / f".{name}.new"
-    building.mkdir(mode=0o755)
-    os.chmod(building, 0o755)
-    (building / _OWNER_FILE).write_text(new_member(), encoding="ascii")
-    path = parent / name
-    building.rename(path)
-    return path
-
-
-def reap_private_stacks(settings: Settings) -> dict[str, str]:
-    """Stop what private stacks of dead owners left running, then delete their directories.
-
-    A directory whose owner is alive is not touched; one holding a server that cannot be
-    proven ours (refused) is kept, so nothing is deleted under a live process.
-    """
-    import shutil
-
-    outcome: dict[str, str] = {}
-    parent = settings.state_dir / PRIVATE_DIR
-    if not parent.is_dir():
-        return outcome
-    for path in sorted(parent.iterdir()):
-        try:
-            owner = (path / _OWNER_FILE).read_text(encoding="ascii").strip()
-            if member_alive(owner):
-                continue
-        except (OSError, ValueError):
-            continue  # being created right now, or not ours: leave it
-        stack = Stack(settings=replace(settings, state_dir=path), owner_kind="cli")
-        try:
-            stopped = stack.stop_all()
-        except Exception as exc:  # a corrupt private state: report, keep the directory
-            outcome[f"private {path.name}"] = f"left alone: {exc}"
-            continue
-        refused = {k: v for k, v in stopped.items() if v.startswith("refused")}
-        outcome.update({f"private {path.name}: {k}": v for k, v in stopped.items()})
-        if not refused:
-            shutil.rmtree(path, ignore_errors=True)
-            outcome[f"private {path.name}"] = "directory of a dead owner removed"
-    return outcome
 
 
 _DEFAULT: Stack | None = None

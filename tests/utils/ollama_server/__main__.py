@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import signal
 import sys
 import threading
@@ -52,7 +53,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ctx", type=int, default=DEFAULT_CTX, help="context length in tokens")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--verbose", action="store_true", help="llama.cpp and request logs")
+    parser.add_argument(
+        "--in-container",
+        action="store_true",
+        help="allow a non-loopback --host: only inside a container (the image's entrypoint), "
+        "whose engine publishes the port on 127.0.0.1",
+    )
     return parser
+
+
+def _bind_refusal(host: str, in_container: bool, pid: int | None = None) -> str | None:
+    """Why `host` may not be bound, or None. A host's server binds loopback only; inside a
+    container a published port reaches the server only through the container's own
+    interface, so there any address may be bound. "There" is checked as "this process is
+    PID 1", which the image's exec-form entrypoint is and no process on a host is: marker
+    files are no proof (our own VMs carry a /.dockerenv)."""
+    if _loopback(host):
+        return None
+    if not in_container:
+        return f"refusing to bind {host}: the test LLM server binds loopback only"
+    pid = os.getpid() if pid is None else pid
+    if pid != 1:
+        return (
+            f"refusing to bind {host}: --in-container given, but this process is PID {pid}, "
+            "not a container's first process (the image's entrypoint)"
+        )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s ollama-server %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    if not _loopback(args.host):
-        _log.error("refusing to bind %s: the test LLM server binds loopback only", args.host)
+    refusal = _bind_refusal(args.host, args.in_container)
+    if refusal:
+        _log.error("%s", refusal)
         return 2
     cache = args.model_cache or default_cache_dir()
     try:

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from .grammar import Grammar
 
 DEFAULT_CTX = 4096
 
 
-class EngineError(RuntimeError):
+class EngineError(ToolkitError, RuntimeError):
     """llama.cpp rejected a request; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -16,9 +16,8 @@ allowed set from a token trie in well under a millisecond. llama.cpp drops an ll
 grammar it cannot use with only a log line, so the engine checks every constrained output
 against ``Grammar.admits`` and fails loud instead of returning unconstrained text.
 
-Keywords whose meaning the grammar cannot enforce (``pattern``, ``uniqueItems``, numeric
-bounds it cannot express, ...) raise ``GrammarError`` naming the keyword and the path:
-a 400 is better than a response that silently fails validation.
+Keywords the grammar cannot enforce (``pattern``, ``uniqueItems``, numeric bounds it cannot
+express, ...) raise ``GrammarError`` naming keyword and path: a 400 beats silent invalidity.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+
+from tests.utils.errors import ToolkitError
 
 DEFAULT_STRING_MAX = 200
 # Never shrink default string bounds below this to fit a token budget: a 1-character answer
@@ -86,7 +87,7 @@ _UNSUPPORTED = (
 )
 
 
-class GrammarError(ValueError):
+class GrammarError(ToolkitError, ValueError):
     """The schema cannot be turned into a grammar that guarantees a valid response."""
 
     def __init__(self, path: str, message: str) -> None:

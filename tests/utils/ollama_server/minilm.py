@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.utils.errors import ToolkitError
+
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
@@ -32,7 +34,7 @@ _ERF_P = 0.3275911
 _ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 
 
-class MiniLMConfigError(ValueError):
+class MiniLMConfigError(ToolkitError, ValueError):
     """The model directory is missing a file or describes a model this encoder does not run."""
 
 
@@ -126,7 +128,8 @@ def _layer_norm(
     mean = x.mean(axis=-1, keepdims=True)
     centered = x - mean
     var = (centered * centered).mean(axis=-1, keepdims=True)
-    return centered / np.sqrt(var + np.float32(eps)) * weight + bias
+    normed: NDArray[np.float32] = centered / np.sqrt(var + np.float32(eps)) * weight + bias
+    return normed
 
 
 def _softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -139,7 +142,7 @@ def _softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:
     import numpy as np
 
     shifted = scores - scores.max(axis=-1, keepdims=True)
-    weights = np.zeros_like(shifted)
+    weights: NDArray[np.float32] = np.zeros_like(shifted)
     np.exp(shifted, out=weights, where=shifted > np.float32(-60.0))
     weights /= weights.sum(axis=-1, keepdims=True)
     return weights
@@ -246,7 +249,8 @@ class MiniLM:
         if c.normalize:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             pooled = pooled / np.maximum(norms, np.float32(1e-12))
-        return pooled.astype(np.float32)
+        vectors: NDArray[np.float32] = pooled.astype(np.float32)
+        return vectors
 
     def _layer(
         self, x: NDArray[np.float32], key_bias: NDArray[np.float32], prefix: str
@@ -260,7 +264,7 @@ class MiniLM:
         x = x.reshape(batch * length, hidden)
 
         def dense(h: NDArray[np.float32], name: str) -> NDArray[np.float32]:
-            out = h @ w[f"{prefix}{name}.weight"]
+            out: NDArray[np.float32] = h @ w[f"{prefix}{name}.weight"]
             out += w[f"{prefix}{name}.bias"]
             return out
 

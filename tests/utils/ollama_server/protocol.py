@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from tests.utils.errors import ToolkitError
+
 from .engine import Result, Sampling
 from .grammar import GrammarError, grammar_for_format, grammar_for_tools
 from .tools import Tool, ToolsError, parse_tools, render_answer, render_call, render_tools
@@ -63,7 +65,7 @@ _IGNORED_OPTIONS = frozenset(
 _DURATION = re.compile(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 
-class RequestError(Exception):
+class RequestError(ToolkitError):
     """A request the server refuses; ``status`` and ``message`` go into Ollama's error shape."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -14,14 +14,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tests.utils.errors import ToolkitError
+
 from .grammar import ANSWER_KEY
 
 
-class ToolsError(ValueError):
+class ToolsError(ToolkitError, ValueError):
     """A malformed ``tools`` entry or tool message; the message names the field."""
 
 
-class ToolOutputError(RuntimeError):
+class ToolOutputError(ToolkitError, RuntimeError):
     """Constrained output that is not a call or an answer (the grammar was not applied)."""
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..docker_backend import PUBLISH_HOST, ContainerSpec, image_of
 from ..health import Deadline, Unhealthy, driver, first_line
 from ..local import LocalUnavailable, Started, fresh_dir, spawn
-from ..settings import ServiceSettings
+from ..settings import NAME_PREFIX, ServiceSettings
 from .base import Service
 
 
@@ -41,7 +41,7 @@ def check(s: ServiceSettings, d: Deadline) -> str:
     try:
         client.admin.command("ping")
         version = client.server_info().get("version", "?")
-        collection = client[s.database or "kailash_test"]["kzt_health"]
+        collection = client[s.database or "kailash_test"][f"{NAME_PREFIX}health"]
         token = uuid.uuid4().hex
         collection.insert_one({"_id": token, "v": 1})
         doc = collection.find_one({"_id": token})

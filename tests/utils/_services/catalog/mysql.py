@@ -24,7 +24,7 @@ from ..local import (
     system_user,
     which,
 )
-from ..settings import SecretURL, ServiceSettings
+from ..settings import NAME_PREFIX, SecretURL, ServiceSettings
 from .base import Service
 
 
@@ -219,14 +219,15 @@ def _root_password_file(base: Path) -> Path:
 def mysql_bootstrap_sql(s: ServiceSettings) -> list[str]:
     """Test user and database, plus rights on the toolkit's own `kzt_` schemas."""
     pw = (s.password or "").replace("\\", "\\\\").replace("'", "\\'")
+    own = NAME_PREFIX.replace("_", "\\_") + "%"  # a LIKE pattern: `_` matches itself only
     return [
         f"CREATE USER IF NOT EXISTS '{s.user}'@'%' IDENTIFIED BY '{pw}'",
         f"CREATE USER IF NOT EXISTS '{s.user}'@'localhost' IDENTIFIED BY '{pw}'",
         f"CREATE DATABASE IF NOT EXISTS `{s.database}`",
         f"GRANT ALL PRIVILEGES ON `{s.database}`.* TO '{s.user}'@'%'",
         f"GRANT ALL PRIVILEGES ON `{s.database}`.* TO '{s.user}'@'localhost'",
-        f"GRANT ALL PRIVILEGES ON `kzt\\_%`.* TO '{s.user}'@'%'",
-        f"GRANT ALL PRIVILEGES ON `kzt\\_%`.* TO '{s.user}'@'localhost'",
+        f"GRANT ALL PRIVILEGES ON `{own}`.* TO '{s.user}'@'%'",
+        f"GRANT ALL PRIVILEGES ON `{own}`.* TO '{s.user}'@'localhost'",
         "FLUSH PRIVILEGES",
     ]
 

@@ -2,8 +2,10 @@
 
 Why a wrapper: the server binds loopback only, which is right on a host; inside a container
 a published port reaches it only through the container's own interface (the host side of
-the publish is 127.0.0.1 only: see the container spec and docker-compose.test.yml). So the
-bind check is lifted here, and only here. Extra arguments go to the server.
+the publish is 127.0.0.1 only: see the container spec and docker-compose.test.yml). So it
+asks for that with --in-container, which the server grants only as a container's first
+process (this script runs it in-process, as the exec-form entrypoint). Extra
+arguments go to the server.
 """
 
 from __future__ import annotations
@@ -16,11 +18,8 @@ import ollama_server.__main__ as server
 
 def main() -> int:
     host, _, port = os.environ.get("OLLAMA_HOST", "0.0.0.0:11434").rpartition(":")
-    if not hasattr(server, "_loopback"):
-        print("serve.py: ollama_server.__main__ no longer has _loopback; update serve.py")
-        return 2
-    server._loopback = lambda _host: True  # type: ignore[attr-defined]
-    return int(server.main(["--host", host or "0.0.0.0", "--port", port or "11434", *sys.argv[1:]]))
+    argv = ["--host", host or "0.0.0.0", "--port", port or "11434", "--in-container"]
+    return int(server.main([*argv, *sys.argv[1:]]))
 
 
 if __name__ == "__main__":
