@@ -228,3 +228,22 @@ def test_malformed_tool_messages_are_400s(message: dict[str, Any], fragment: str
 def test_generate_refuses_tools() -> None:
     with pytest.raises(RequestError, match="/api/chat only"):
         protocol.parse_generate({"model": "m", "prompt": "x", "tools": TOOLS})
+
+
+def test_a_call_has_ollamas_shape_an_id_and_its_index() -> None:
+    """Ollama's api.ToolCall: `id` ("call_" + 8 lowercase letters or digits, new per call)
+    and `function.index` (the call's position), beside name and arguments."""
+    import re
+
+    tools = parse_tools(TOOLS)
+    text = '{"name":"get_weather","arguments":{"city":"Paris","unit":"celsius"}}'
+    first, second = (parse_output(text, tools, formatted=False) for _ in range(2))
+    (call,) = first["tool_calls"]
+    assert re.fullmatch(r"call_[a-z0-9]{8}", call["id"])
+    assert call["function"] == {
+        "index": 0,
+        "name": "get_weather",
+        "arguments": {"city": "Paris", "unit": "celsius"},
+    }
+    assert first["content"] == "" and first["role"] == "assistant"
+    assert second["tool_calls"][0]["id"] != call["id"]

@@ -35,7 +35,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import string
 import struct
 import time
 from datetime import datetime
@@ -44,7 +43,7 @@ from typing import Any
 from . import protocol
 from .models import ModelInfo
 from .protocol import EmbedJob, GenerationJob, RequestError
-from .tools import ToolsError, parse_tools
+from .tools import ToolsError, call_id, parse_tools
 
 FINGERPRINT = "fp_ollama"
 _ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error"}
@@ -107,11 +106,6 @@ def _usage(native: dict[str, Any]) -> dict[str, int]:
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
-
-
-def call_id() -> str:
-    """A tool call id as Ollama makes them: ``call_`` and 8 lowercase letters or digits."""
-    return "call_" + "".join(random.choices(string.ascii_lowercase + string.digits, k=8))
 
 
 def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:

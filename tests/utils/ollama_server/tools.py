@@ -11,6 +11,8 @@ so the model sees its own format in context. No I/O here: unit-testable without 
 from __future__ import annotations
 
 import json
+import random
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,11 @@ class ToolsError(ToolkitError, ValueError):
 
 class ToolOutputError(ToolkitError, RuntimeError):
     """Constrained output that is not a call or an answer (the grammar was not applied)."""
+
+
+def call_id() -> str:
+    """A tool call id as Ollama makes them: ``call_`` and 8 lowercase letters or digits."""
+    return "call_" + "".join(random.choices(string.ascii_lowercase + string.digits, k=8))
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,9 @@ def parse_output(text: str, tools: tuple[Tool, ...], *, formatted: bool) -> dict
     if set(value) == {"name", "arguments"} and value["name"] in names:
         if not isinstance(value["arguments"], dict):
             raise ToolOutputError(f"tool call arguments are not an object: {text[:120]!r}")
-        call = {"function": {"name": value["name"], "arguments": value["arguments"]}}
+        # Ollama's shape: an id per call, the call's position as function.index
+        function = {"index": 0, "name": value["name"], "arguments": value["arguments"]}
+        call = {"id": call_id(), "function": function}
         return {"role": "assistant", "content": "", "tool_calls": [call]}
     if set(value) == {ANSWER_KEY}:
         head = "{" + json.dumps(ANSWER_KEY) + ":"
