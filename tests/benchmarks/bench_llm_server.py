@@ -2,6 +2,8 @@
 
 - start to healthy: process start until the ready line (model loaded and warm, port
   listening) and one real one-token generation answered; target 3 s.
+- one tool-call step of a Kaizen tool agent, 32-token budget, through its ollama provider:
+  p50 target 1.5 s, with the share of steps that call and of calls that validate.
 - schema-constrained generation, 32-token budget, through the official client: p50 target
   1.5 s.
 - a Kaizen agent run (signature with a str and a float output, schema-constrained, 32-token
@@ -35,6 +37,7 @@ from typing import Any
 
 START_RUNS = 3
 SCHEMA_RUNS = 10
+TOOL_STEP_RUNS = 10
 EMBED_RUNS = 15
 EMBED_ONE = ["The agent answered the question using the retrieved context."]
 EMBED_MANY = [
@@ -198,6 +201,40 @@ def bench_agent_run(url: str) -> dict[str, Any]:
         1500.0,
         first_run_ms=round(samples[0], 1),
         median_completion_tokens=statistics.median(tokens[1:]),
+    )
+
+
+def bench_tool_step(url: str) -> dict[str, Any]:
+    """One model step of Kaizen's tool agent (``question -> answer`` with a ``get_weather``
+    tool, 32-token budget: the server raises it to what the call grammar needs), as its
+    tool run sends it through the ollama provider; seeds rotate. Reports the share of
+    steps that called the tool and how many of those calls validated."""
+    import jsonschema
+
+    from tests.benchmarks.measure_tool_calls import kaizen_step
+
+    samples: list[float] = []
+    calls = valid = 0
+    for seed in range(TOOL_STEP_RUNS + 1):
+        provider, request = kaizen_step(url, seed, after_result=False, max_tokens=32)
+        started = time.perf_counter()
+        completion = provider.complete(request)
+        samples.append((time.perf_counter() - started) * 1e3)
+        (tool,) = (t["function"] for t in request.tools)
+        for call in completion.tool_calls if seed else ():
+            calls += 1
+            try:
+                jsonschema.Draft202012Validator(tool["parameters"]).validate(call.arguments)
+                valid += call.name == tool["name"]
+            except jsonschema.ValidationError:
+                pass
+    return _stats(
+        "agent_tool_step_32tok",
+        samples[1:],
+        1500.0,
+        first_run_ms=round(samples[0], 1),
+        call_share=round(calls / TOOL_STEP_RUNS, 2),
+        valid_share=round(valid / calls, 2) if calls else None,
     )
 
 
@@ -391,6 +428,7 @@ def run() -> list[dict[str, Any]]:
             if any(m["name"] == EMBED_MODEL for m in _tags(server.url)):
                 results.extend(bench_embed(server.url, server.process.pid))
             results.append(bench_agent_run(server.url))
+            results.append(bench_tool_step(server.url))
             results.append(bench_schema_generation(server.url))
             results.append(bench_decode(server.url, model_path))
             results.extend(bench_v1_overhead(server.url))

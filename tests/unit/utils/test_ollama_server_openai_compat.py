@@ -155,7 +155,7 @@ def test_tool_results_and_earlier_calls_are_fed_back_in_ollamas_form() -> None:
         {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
     ]
     job, _ = oc.parse_chat({"model": "m", "messages": messages, "tools": TOOLS})
-    assert 'Assistant: {"name":"get_weather","arguments":{"city":"Paris"}}' in job.prompt
+    assert 'Assistant called get_weather with {"city":"Paris"}' in job.prompt
     assert "Tool (get_weather): 18C" in job.prompt  # the name from the call's id
     bad = [*messages[:1], {**messages[1], "tool_calls": [{"function": {"name": "x"}}]}]
     with pytest.raises(RequestError, match="invalid tool call arguments"):

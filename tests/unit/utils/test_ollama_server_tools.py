@@ -174,12 +174,37 @@ def test_tool_turns_render_into_the_transcript() -> None:
     job = _chat(messages=messages)
     assert (
         "User: weather in Paris?\n"
-        'Assistant: {"name":"get_weather","arguments":{"city":"Paris"}}\n'
+        'Assistant called get_weather with {"city":"Paris"}\n'
         "Tool (get_weather): 18C\n"
         'Assistant: {"content":"It is 18C."}\n\n'
     ) in job.prompt
     plain = protocol.parse_chat({"model": "m", "messages": messages})  # no tools: plain text
     assert "Assistant: It is 18C.\nAssistant:" in plain.prompt and not plain.tools
+
+
+def test_after_a_tool_result_only_the_answer_is_asked_for() -> None:
+    """The turn after a tool result asks for the answer alone, no tool list (a base model
+    repeats the call syntax it was shown last); the first turn shows both forms. The
+    grammar admits both either way, so a second call stays possible."""
+    ask = {"role": "user", "content": "weather in Paris?"}
+    call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    result = {"role": "tool", "tool_name": "get_weather", "content": "18C"}
+    turns = [ask, {"role": "assistant", "content": "", "tool_calls": [call]}, result]
+    first, after = _chat(messages=[ask]), _chat(messages=turns)
+    offer = "Use the tool's result above to answer the user's question"
+    assert offer not in first.prompt
+    assert first.prompt.index("To call a tool") < first.prompt.index("To answer")
+    assert offer in after.prompt and "To call a tool" not in after.prompt
+    assert "You can call these tools" in first.prompt
+    assert "You can call these tools" not in after.prompt
+    assert '{"name":' not in after.prompt  # no call syntax to copy, not even the earlier call
+    assert after.prompt.endswith("Assistant:")
+    for job in (first, after):
+        assert job.sampling.grammar is not None
+        assert job.sampling.grammar.admits('{"content":"18C"}')
+        assert job.sampling.grammar.admits(
+            '{"name":"get_weather","arguments":{"city":"Paris","unit":"celsius"}}'
+        )
 
 
 @pytest.mark.parametrize(

@@ -391,8 +391,9 @@ def parse_chat(
     """/api/chat as a plain-text transcript ending in ``Assistant:`` (no chat template).
 
     With ``tools``, the tool list follows the transcript (see ``tools.render_tools``),
-    earlier calls and answers are written as the grammar makes the model write them, and a
-    ``role: "tool"`` result is a ``Tool (<tool_name>):`` line. ``required`` (a call to one
+    earlier answers are written as the grammar makes the model write them, earlier calls in
+    prose (``Assistant called NAME with ARGS``), and a ``role: "tool"`` result is a
+    ``Tool (<tool_name>):`` line. ``required`` (a call to one
     of the tools) and ``only`` (a call to that tool) narrow the grammar: OpenAI's
     ``tool_choice``, which only /v1 has.
     """
@@ -428,7 +429,10 @@ def parse_chat(
         sampling = apply_format(sampling, fmt)
     prompt = "\n".join(lines) + "\nAssistant:" if lines else ""
     if tools and lines:  # after the transcript: measured 19 of 20 calls, 10 before it
-        prompt = "\n".join(lines) + "\n\n" + render_tools(tools) + "\nAssistant:"
+        last = messages[-1] if messages else None
+        after_result = isinstance(last, dict) and last.get("role") == "tool"
+        section = render_tools(tools, after_result=after_result)
+        prompt = "\n".join(lines) + "\n\n" + section + "\nAssistant:"
     formatted = fmt is not None and fmt != ""
     return GenerationJob(model, prompt, stream, sampling, keep_alive, tools, formatted)
 
@@ -469,10 +473,11 @@ def _render_message(message: Any, i: int, model: str, *, wrap_answers: bool) -> 
             ]
         except ToolsError as exc:
             raise RequestError(400, str(exc)) from None
+        lines = [f"Assistant {text}" for text in rendered]  # "Assistant called ..."
         if content or not rendered:
             answer = render_answer(content) if wrap_answers and content else content
-            rendered.insert(0, answer)
-        return [f"Assistant: {text}" for text in rendered]
+            lines.insert(0, f"Assistant: {answer}")
+        return lines
     return [f"{role.capitalize()}: {content}"]
 
 

@@ -4,8 +4,8 @@ Gemma 3 270M has no chat template (and no tool template), so the tools are writt
 plain-text transcript with their JSON parameter schemas, and decoding is constrained by
 ``grammar.grammar_for_tools``: the output is either ``{"name":...,"arguments":...}`` for one
 of the given tools (arguments valid against its schema by construction) or
-``{"content":...}``, an answer. Earlier calls are rendered the same way in the transcript,
-so the model sees its own format in context. No I/O here: unit-testable without a model.
+``{"content":...}``, an answer. Earlier calls go into the transcript in prose and results as
+``Tool (<name>):`` lines (see ``render_call``). No I/O here: unit-testable without a model.
 """
 
 from __future__ import annotations
@@ -86,23 +86,39 @@ def parse_tools(raw: Any) -> tuple[Tool, ...]:
     return tuple(tools)
 
 
-def render_tools(tools: tuple[Tool, ...]) -> str:
-    """The prompt section that lists the tools and says how to call one or answer."""
+def render_tools(tools: tuple[Tool, ...], *, after_result: bool = False) -> str:
+    """The prompt section that lists the tools and says how to call one or answer.
+
+    ``after_result`` (the transcript ends in a tool's result): only the request for the
+    answer, no tool list and no call syntax; the grammar still admits a call. A base model
+    repeats the call syntax it was shown last: with the list and the earlier call as JSON,
+    0 of 20 seeded turns answered; so, 17 of 20 through the ``ollama`` client and 20 of 20
+    from Kaizen's tool agent (``python -m tests.benchmarks.measure_tool_calls``).
+    """
+    if after_result:
+        return (
+            "Use the tool's result above to answer the user's question: reply with "
+            f'{{"{ANSWER_KEY}": then your answer}}.\n'
+        )
     lines = ["You can call these tools (arguments: a JSON object matching the schema):"]
     for tool in tools:
         schema = json.dumps(tool.parameters, separators=(",", ":"), ensure_ascii=False)
         about = f": {tool.description}" if tool.description else ""
         lines.append(f"- {tool.name}{about} Arguments schema: {schema}")
-    example = tools[0].name
     lines.append(
-        f'To call a tool, reply with {{"name":"{example}","arguments":{{...}}}}. '
+        f'To call a tool, reply with {{"name":"{tools[0].name}","arguments":{{...}}}}. '
         f'To answer, reply with {{"{ANSWER_KEY}":"<your answer>"}}.'
     )
     return "\n".join(lines) + "\n"
 
 
 def render_call(call: Any, where: str) -> str:
-    """One ``tool_calls`` entry of an assistant message, in the form the model emits."""
+    """One ``tool_calls`` entry of an assistant message, as a transcript line's text.
+
+    In prose (``called NAME with ARGS``), not in the form the model emits: shown its own
+    call in that form, the base model repeats it instead of answering from the result
+    (see ``render_tools``).
+    """
     if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
         raise ToolsError(f'{where} must be an object with a "function" object')
     function = call["function"]
@@ -116,7 +132,7 @@ def render_call(call: Any, where: str) -> str:
         raise ToolsError(
             f"{where}.function.arguments must be an object, got {type(arguments).__name__}"
         )
-    return _compact({"name": name, "arguments": arguments})
+    return f"called {name} with {_compact(arguments)}"
 
 
 def render_answer(content: str) -> str:
