@@ -77,3 +77,29 @@ def test_the_build_hash_follows_content_mode_and_base(tmp_path) -> None:
     assert executable != base, "the mode counts"
     script.write_text("#!/bin/sh\necho\n")
     assert context_hash(tmp_path, "sha256:base1") not in (base, executable)
+
+
+def test_a_staged_context_copies_sources_so_an_edit_cannot_change_it(tmp_path) -> None:
+    """The context's hash is taken when it is staged: a source file shared by hard link
+    would follow an edit made while the build runs, and the label would then lie."""
+    import types
+
+    from tests.utils._services import imagebuild
+
+    engine = types.SimpleNamespace(paths=types.SimpleNamespace(root=tmp_path))
+    d = imagebuild.ImageDef(
+        "postgresql",
+        "local/test:x",
+        "KAIZEN_TEST_POSTGRES_IMAGE",
+        trees={"errors.py": "tests/utils/errors.py", "tiers": "tests/utils/_tiers"},
+    )
+    ctx = imagebuild.stage_context(d, engine, lambda _text: None)  # type: ignore[arg-type]
+    sources = {
+        ctx / "Dockerfile": imagebuild.IMAGES_DIR / "postgresql" / "Dockerfile",
+        ctx / "errors.py": imagebuild.REPO_ROOT / "tests/utils/errors.py",
+        ctx / "tiers" / "scan.py": imagebuild.REPO_ROOT / "tests/utils/_tiers/scan.py",
+    }
+    for staged, source in sources.items():
+        assert staged.read_bytes() == source.read_bytes()
+        assert staged.stat().st_ino != source.stat().st_ino, f"{staged} is a hard link"
+    assert not list(ctx.rglob("__pycache__"))

@@ -248,19 +248,28 @@ def _wheels(d: ImageDef, engine: Engine, say: Callable[[str], None]) -> Path | N
     return target
 
 
-def _link_tree(src: Path, dst: Path, keep: Callable[[Path], bool]) -> None:
+def _link_tree(src: Path, dst: Path, keep: Callable[[Path], bool], *, link: bool) -> None:
     for path in sorted(src.rglob("*")):
         if path.is_dir() or not keep(path):
             continue
-        _link(path, dst / path.relative_to(src))
+        _place(path, dst / path.relative_to(src), link=link)
 
 
-def _link(path: Path, out: Path) -> None:
+def _place(path: Path, out: Path, *, link: bool) -> None:
+    """Copy `path` to `out`, or hard-link it (`link`: files nobody edits, the wheels).
+
+    Why sources are copied: a hard link shares the inode, so an edit of the repository
+    while a build runs would change the staged context after its hash was taken, and the
+    image's hash label would then name content the image does not have.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(path, out)
-    except OSError:
-        shutil.copy2(path, out)
+    if link:
+        try:
+            os.link(path, out)
+            return
+        except OSError:
+            pass
+    shutil.copy2(path, out)
 
 
 def _source_file(path: Path) -> bool:
@@ -268,19 +277,19 @@ def _source_file(path: Path) -> bool:
 
 
 def stage_context(d: ImageDef, engine: Engine, say: Callable[[str], None]) -> Path:
-    """The build context of one image in the state directory (hard links where possible)."""
+    """The build context of one image in the state directory (wheels hard-linked)."""
     ctx = engine.paths.root / "build" / d.service
     shutil.rmtree(ctx, ignore_errors=True)
     ctx.mkdir(parents=True)
-    _link_tree(IMAGES_DIR / d.service, ctx, _source_file)
+    _link_tree(IMAGES_DIR / d.service, ctx, _source_file, link=False)
     for name, source in d.trees.items():
         if (REPO_ROOT / source).is_file():
-            _link(REPO_ROOT / source, ctx / name)
+            _place(REPO_ROOT / source, ctx / name, link=False)
         else:
-            _link_tree(REPO_ROOT / source, ctx / name, _source_file)
+            _link_tree(REPO_ROOT / source, ctx / name, _source_file, link=False)
     wheels = _wheels(d, engine, say)
     if wheels is not None:
-        _link_tree(wheels, ctx / "wheels", lambda p: p.name != ".complete")
+        _link_tree(wheels, ctx / "wheels", lambda p: p.name != ".complete", link=True)
     return ctx
 
 
