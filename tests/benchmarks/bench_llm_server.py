@@ -14,10 +14,11 @@
 - decode speed through the server vs the raw xllamacpp engine in this process, same prompt,
   greedy, same token count, runs interleaved so machine noise hits both: target ratio 0.8,
   expressed as ``target_ms`` = raw ms/token / 0.8.
-- /v1/chat/completions vs /api/chat: the same seeded chat (32 tokens, same sampling) on
+- /v1/chat/completions vs /api/chat: the same seeded chat (16 tokens, same sampling) on
   both routes of one server, plain and streamed, runs interleaved so noise hits both
   alike, through one raw HTTP client (the SDKs' own costs are not the server's); both
-  must give the same text. Target: /v1 within 5% of /api/chat.
+  must give the same text; an A/A control (/api/chat against itself) gives the noise
+  floor. Target: /v1 within 5% of /api/chat.
 - embeddings (when served): start to all-minilm listed (it loads before the ready line, so
   it must be listed at once; target 3 s like the start), /api/embed latency for 1 and 32
   sentences with the server's RSS; targets are what the former sentence-transformers/torch
@@ -319,7 +320,8 @@ def bench_decode(url: str, model_path: Path) -> dict[str, Any]:
     )
 
 
-V1_RUNS = 12
+V1_RUNS = 30
+V1_TOKENS = 16  # short runs, so that 30 triples fit in about a minute per mode
 V1_MESSAGES = [{"role": "user", "content": "Describe the sea in one sentence."}]
 V1_SAMPLING = {"seed": 11, "temperature": 0.8, "top_p": 0.9}
 
@@ -330,9 +332,9 @@ def _v1_run(client: Any, path: str, *, stream: bool) -> tuple[float, str]:
 
     body: dict[str, Any] = {"model": LLM_MODEL, "messages": V1_MESSAGES, "stream": stream}
     if path == "/api/chat":
-        body["options"] = {**V1_SAMPLING, "num_predict": 32}
+        body["options"] = {**V1_SAMPLING, "num_predict": V1_TOKENS}
     else:
-        body.update(V1_SAMPLING, max_tokens=32)
+        body.update(V1_SAMPLING, max_tokens=V1_TOKENS)
     started = time.perf_counter()
     with client.stream("POST", path, json=body) as response:
         response.raise_for_status()
@@ -365,28 +367,36 @@ def _shape_us_per_chunk() -> tuple[float, float]:
     return round(costs[0], 2), round(costs[1], 2)
 
 
+def _median_pct(base: list[float], other: list[float]) -> float:
+    """The median of the runs' ratios other/base, as a percentage over 1."""
+    ratios = [b / a for a, b in zip(base, other, strict=True)]
+    return round((statistics.median(ratios) - 1) * 100, 2)
+
+
 def bench_v1_overhead(url: str) -> list[dict[str, Any]]:
-    """Runs in pairs, the order alternating, and the overhead is the median of the pairs'
-    ratios: a pair shares the machine's load of its moment, which a loaded 2-core machine
-    changes by more than the overhead measured."""
+    """Runs in triples, /api/chat, /v1 and /api/chat again, the order rotating, and the
+    overhead is the median of the runs' ratios to the first /api/chat run of their triple:
+    a triple shares the machine's load of its moment, which a loaded 2-core machine changes
+    by more than the overhead measured. The second /api/chat is the A/A control
+    (``aa_pct``): the same estimator between two identical routes, i.e. the noise floor."""
     import httpx
 
     rows = []
-    paths = ("/api/chat", "/v1/chat/completions")
+    native, v1, again = "/api/chat", "/v1/chat/completions", "/api/chat#2"
+    order = (native, v1, again)
     with httpx.Client(base_url=url, timeout=300) as client:
         for stream in (False, True):
-            for path in paths:
+            for path in (native, v1):
                 _v1_run(client, path, stream=stream)  # warm both
-            times: dict[str, list[float]] = {p: [] for p in paths}
+            times: dict[str, list[float]] = {p: [] for p in order}
             for i in range(V1_RUNS):
                 texts = {}
-                for path in paths if i % 2 == 0 else paths[::-1]:
-                    ms, texts[path] = _v1_run(client, path, stream=stream)
+                for path in order[i % 3 :] + order[: i % 3]:
+                    ms, texts[path] = _v1_run(client, path.split("#")[0], stream=stream)
                     times[path].append(ms)
                 if len(set(texts.values())) != 1:
                     raise RuntimeError(f"same seeded request, different text: {texts}")
-            native, v1 = times[paths[0]], times[paths[1]]
-            ratios = [b / a for a, b in zip(native, v1, strict=True)]
+
             extra: dict[str, Any] = {}
             if stream:
                 extra["shape_us_per_chunk_native"], extra["shape_us_per_chunk_v1"] = (
@@ -395,10 +405,11 @@ def bench_v1_overhead(url: str) -> list[dict[str, Any]]:
             rows.append(
                 _stats(
                     "llm_v1_chat_vs_api_chat" + ("_stream" if stream else ""),
-                    v1,
-                    statistics.median(native) * 1.05,
-                    api_chat_median_ms=round(statistics.median(native), 2),
-                    overhead_pct=round((statistics.median(ratios) - 1) * 100, 2),
+                    times[v1],
+                    statistics.median(times[native]) * 1.05,
+                    api_chat_median_ms=round(statistics.median(times[native]), 2),
+                    overhead_pct=_median_pct(times[native], times[v1]),
+                    aa_pct=_median_pct(times[native], times[again]),
                     **extra,
                 )
             )
