@@ -1,16 +1,15 @@
-"""Polling with a deadline: `wait_for_condition` (threads) and its event-loop twin.
-Never a sleep for readiness: the deadline is hard, and the error says what was awaited
-and what was last seen."""
+"""Polling with a deadline: `wait_for_condition` (threads, on the toolkit's one wait loop,
+`_services.polling.wait_for`) and its event-loop twin. Never a sleep for readiness: the
+deadline is hard, and the error says what was awaited and what was last seen."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import threading
-import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
+from tests.utils._services.polling import wait_for
 from tests.utils.errors import ToolkitError
 
 T = TypeVar("T")
@@ -52,23 +51,13 @@ def wait_for_condition(
     in `ignore` count as "not yet" (e.g. ConnectionRefusedError while a server starts).
     """
     _check_args(timeout, interval)
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    polls = 0
-    last: T | None = None
-    error: BaseException | None = None
-    while True:
-        polls += 1
-        try:
-            last, error = predicate(), None
-            if last:
-                return last
-        except ignore as exc:
-            error = exc
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _timeout_error(_describe(predicate, message), timeout, polls, last, error)
-        pause.wait(min(interval, remaining))
+    waited = wait_for(
+        predicate, timeout, errors=ignore, first_pause_s=interval, max_pause_s=interval
+    )
+    if waited.ok:
+        return cast(T, waited.value)
+    what = _describe(predicate, message)
+    raise _timeout_error(what, timeout, waited.attempts, waited.value, waited.error)
 
 
 async def wait_for_condition_async(

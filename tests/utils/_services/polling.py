@@ -34,6 +34,8 @@ class Waited(Generic[T]):
     #: why `alive()` said the awaited process is gone, if it did
     dead: str | None
     elapsed_s: float
+    #: how many times `attempt` ran
+    attempts: int = 1
 
     def last(self) -> str:
         """The last thing seen, for a message: the error, else the value."""
@@ -62,19 +64,21 @@ def wait_for(
     deadline = started + timeout_s
     pause = first_pause_s
     wake = threading.Event()
+    attempts = 0
     while True:
+        attempts += 1
         value: T | None = None
         error: BaseException | None = None
         try:
             value = attempt()
             if done(value):
-                return Waited(True, value, None, None, time.monotonic() - started)
+                return Waited(True, value, None, None, time.monotonic() - started, attempts)
         except errors as exc:
             error = exc
         dead = alive() if alive is not None else None
         remaining = deadline - time.monotonic()
         if dead is not None or remaining <= 0:
-            return Waited(False, value, error, dead, time.monotonic() - started)
+            return Waited(False, value, error, dead, time.monotonic() - started, attempts)
         wake.wait(min(pause, remaining))
         pause = min(pause * 2, max_pause_s)
 
