@@ -196,3 +196,18 @@ def test_kaizen_default_ollama_url_is_a_stock_install_not_the_test_stack() -> No
     ollama = load_settings(parse_env_file(ENV_FILE))["ollama"]
     assert DEFAULT_OLLAMA_URL == "http://127.0.0.1:11434"
     assert f"http://{ollama.host}:{ollama.port}" != DEFAULT_OLLAMA_URL
+
+
+def test_the_docker_grant_script_grants_the_toolkits_own_name_prefix() -> None:
+    """The Docker backend's MariaDB init script cannot import Python: it spells the
+    toolkit's schema prefix out, and must spell it as settings.NAME_PREFIX (a LIKE
+    pattern, `_` escaped), as the local backend's bootstrap SQL does."""
+    from tests.utils._services.catalog.mysql import mysql_bootstrap_sql
+    from tests.utils._services.settings import NAME_PREFIX, load_settings
+
+    pattern = NAME_PREFIX.replace("_", "\\_") + "%"
+    script = (REPO_ROOT / "tests/utils/compose/mysql-grants.sh").read_text(encoding="utf-8")
+    grants = re.findall(r"GRANT ALL PRIVILEGES ON \\`(.+?)\\`", script)
+    assert [g.replace("\\\\", "\\") for g in grants] == [pattern]  # shell: \\ is one \
+    local = [q for q in mysql_bootstrap_sql(load_settings().services["mysql"]) if pattern in q]
+    assert len(local) == 2  # '%' and 'localhost'
