@@ -135,7 +135,7 @@ def test_proxy_is_stopped_on_restore(echo_server: tuple[str, int]) -> None:
 
 def test_proxy_only_forwards_to_loopback(sim: ErrorSimulator) -> None:
     with pytest.raises(FaultError, match="only forward to loopback"):
-        sim.tcp_proxy("10.1.2.3", 5432)
+        sim.tcp_proxy("0.0.0.0", 5432)
 
 
 # --- ports ----------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_streamed_and_chat_answers_are_corrupted(upstream: str) -> None:
 
 def test_corrupter_only_fronts_loopback() -> None:
     with pytest.raises(FaultError, match="loopback"):
-        LLMOutputCorrupter("http://10.9.9.9:11434")
+        LLMOutputCorrupter("http://0.0.0.0:11434")
 
 
 def test_stop_service_uses_the_stop_signal_the_stack_recorded() -> None:

@@ -52,7 +52,7 @@ def test_the_digest_changes_with_any_input_of_the_container() -> None:
 
 def test_the_rung_publishes_on_loopback_only() -> None:
     with pytest.raises(db.DockerStartError, match=r"publishes on 127\.0\.0\.1 only"):
-        db.spec_for(_settings(KAIZEN_TEST_REDIS_HOST="10.1.2.3")["redis"])
+        db.spec_for(_settings(KAIZEN_TEST_REDIS_HOST="0.0.0.0")["redis"])
     assert db.spec_for(_settings(KAIZEN_TEST_REDIS_HOST="localhost")["redis"]).host == "127.0.0.1"
 
 

@@ -59,7 +59,7 @@ def test_disabled_rungs_are_named(stack_factory) -> None:
 
 
 def test_local_rung_refuses_non_loopback_hosts(tmp_path) -> None:
-    s = load_settings({"KAIZEN_TEST_REDIS_HOST": "10.1.2.3"})["redis"]
+    s = load_settings({"KAIZEN_TEST_REDIS_HOST": "0.0.0.0"})["redis"]
     with pytest.raises(local_backend.LocalUnavailable, match="not a loopback address"):
         local_backend.start(s, tmp_path / "x", 1.0)
 
