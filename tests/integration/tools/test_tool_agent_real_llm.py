@@ -9,8 +9,9 @@ import pytest
 
 from kaizen import Kaizen
 from kaizen.dataflow import PostgresDatabase, PostgresQueryNode
-from kaizen.tools import ToolLoopLimitError, ToolStep
+from kaizen.tools import ToolStep
 from kaizen.tools.nodes import node_tool
+from tests.integration.tools._runs import run_tool_agent
 from tests.utils.pytest_services import ServiceDatabase
 
 
@@ -38,8 +39,6 @@ def test_a_tool_agent_runs_on_the_real_model_and_database(
     """Three seeded runs: every call validates and reads the real table, and a run goes the
     whole loop (call, result, answer from it) before max_steps (measured: 20 of 20 second
     steps answer, tests.benchmarks.measure_tool_calls)."""
-    import asyncio
-
     s = ollama_service.settings
     question = "How many units of SKU A-1 are in stock? Call the stock_level tool."
     whole_loops = 0
@@ -56,17 +55,7 @@ def test_a_tool_agent_runs_on_the_real_model_and_database(
         agent = Kaizen().create_agent(
             "clerk", config, signature="question -> answer", tools=[stock_tool]
         )
-        try:
-            if mode == "sync":
-                result = agent.run(question=question)
-            else:
-                result = asyncio.run(agent.arun(question=question))
-        except ToolLoopLimitError as exc:  # a base model may keep calling: bounded, typed
-            steps, answered = exc.steps, False
-        else:
-            steps, answered = result.steps, True
-            assert isinstance(result.answer, str)
-            assert result.usage.total_tokens > 0
+        steps, answered = run_tool_agent(agent, question, mode)
         tool_steps = [step for step in steps if isinstance(step, ToolStep)]
         assert steps[0].kind == "model"
         for step in tool_steps:  # the server's grammar makes every call schema-valid

@@ -390,7 +390,8 @@ def parse_chat(
 ) -> GenerationJob:
     """/api/chat as a plain-text transcript ending in ``Assistant:`` (no chat template).
 
-    With ``tools``, the tool list follows the transcript (see ``tools.render_tools``),
+    With ``tools``, the tool list follows the transcript (after a tool's result, only the
+    request for the answer: see ``tools.render_tools``),
     earlier answers are written as the grammar makes the model write them, earlier calls in
     prose (``Assistant called NAME with ARGS``), and a ``role: "tool"`` result is a
     ``Tool (<tool_name>):`` line. ``required`` (a call to one
