@@ -97,20 +97,24 @@ class Signature:
             # The fast path: every check the full derivation would make, as set operations.
             # It holds when the dict is exactly the standard keys plus annotated plain
             # declarations (at least one an output) with known-good names and scalar types.
+            # Subscripts, not `.get`: a mappingproxy's `get` is a generic method call.
             namespace = cls.__dict__
-            annotations = namespace.get("__annotations__")
-            if (
-                annotations.__class__ is dict
-                and len(namespace) == len(annotations) + _STANDARD_KEYS
-                and _GOOD_NAMES.issuperset(annotations)
-            ):
-                kinds = set(map(type, map(namespace.get, annotations)))
-                if PLAIN_OUTPUT in kinds and kinds <= PLAIN_FIELD_TYPES:
-                    try:
-                        if _FAST_TYPES.issuperset(annotations.values()):
-                            return  # valid: the FieldSpecs are built on first use
-                    except TypeError:  # an unhashable annotation: the full path says why
-                        pass
+            try:
+                annotations = namespace["__annotations__"]
+                if (
+                    annotations.__class__ is dict
+                    and len(namespace) == len(annotations) + _STANDARD_KEYS
+                    and _GOOD_NAMES.issuperset(annotations)
+                ):
+                    kinds = {type(namespace[name]) for name in annotations}
+                    if (
+                        PLAIN_OUTPUT in kinds
+                        and kinds <= PLAIN_FIELD_TYPES
+                        and _FAST_TYPES.issuperset(annotations.values())
+                    ):
+                        return  # valid: the FieldSpecs are built on first use
+            except (KeyError, TypeError):  # no annotations, an annotation without a value,
+                pass  # an unhashable annotation: the full path says what is wrong
         super().__init_subclass__(**kwargs)
         _derive(cls, abstract, _parsed)
 

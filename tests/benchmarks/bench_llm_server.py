@@ -256,7 +256,7 @@ def bench_schema_generation(url: str) -> dict[str, Any]:
             options={"num_predict": 32, "seed": seed, "temperature": 0.7},
         )
         samples.append((time.perf_counter() - started) * 1e3)
-        json.loads(result.response)
+        json.loads(result.response or "")  # fails loud on an empty answer too
         tokens.append(result.eval_count or 0)
     return _stats(
         "llm_schema_generation_32_tokens",

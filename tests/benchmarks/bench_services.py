@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +99,14 @@ def _cold_starts() -> list[dict[str, Any]]:
         for name in DATABASES:  # one at a time: the per-service figure without contention
             stack = _stack({name: _free_port()})
             try:
-                ms = _timed(lambda stack=stack, name=name: stack.ensure([name]))
+                ms = _timed(partial(stack.ensure, [name]))
             finally:
                 stack.release()
             if round_no:
                 each[name].append(ms)
         stack = _stack({n: _free_port() for n in DATABASES})
         try:
-            ms = _timed(lambda stack=stack: stack.ensure(list(DATABASES)))
+            ms = _timed(partial(stack.ensure, list(DATABASES)))
         finally:
             stack.release()
         if round_no:
@@ -124,7 +125,7 @@ def _running_stack_figures() -> list[dict[str, Any]]:
         attach = []
         for _ in range(10):
             stack = _stack(ports)
-            attach.append(_timed(lambda stack=stack: stack.ensure(list(DATABASES))))
+            attach.append(_timed(partial(stack.ensure, list(DATABASES))))
             stack.release()
         rows.append(_row("services.reattach.in_process", attach, 200.0))
         env = _env(ports)
@@ -162,7 +163,7 @@ def _running_stack_figures() -> list[dict[str, Any]]:
         creates = []
         for _ in range(20):
             name = iso.test_name()
-            creates.append(_timed(lambda name=name: iso.pg_create_database(pg, name)))
+            creates.append(_timed(partial(iso.pg_create_database, pg, name)))
             iso.pg_drop_database(pg, name)
         rows.append(_row("services.postgres.db_from_template.direct_clone", creates, None))
         pool = iso.PgDatabasePool(pg)
@@ -254,14 +255,14 @@ def _backend_rows(backend: str, extra: dict[str, str]) -> list[dict[str, Any]]:
         for name in ALL:
             stack = _backend_stack(backend, {name: _free_port()}, extra)
             try:
-                ms = _timed(lambda stack=stack, name=name: stack.ensure([name]))
+                ms = _timed(partial(stack.ensure, [name]))
             finally:
                 stack.release()
             if round_no:
                 each[name].append(ms)
         stack = _backend_stack(backend, {n: _free_port() for n in ALL}, extra)
         try:
-            ms = _timed(lambda stack=stack: stack.ensure(list(ALL)))
+            ms = _timed(partial(stack.ensure, list(ALL)))
         finally:
             gone = _timed(stack.release)
         if round_no:
@@ -275,7 +276,7 @@ def _backend_rows(backend: str, extra: dict[str, str]) -> list[dict[str, Any]]:
         keeper.release()  # kept: reuse
         for _ in range(10):
             stack = _backend_stack(backend, ports, extra, reuse=True)
-            reattach.append(_timed(lambda stack=stack: stack.ensure(list(ALL))))
+            reattach.append(_timed(partial(stack.ensure, list(ALL))))
             stack.release()
     finally:
         _backend_stack(backend, ports, extra).down()
