@@ -23,7 +23,6 @@ directories (initdb / mariadb-install-db output); one warm-up round fills that c
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from typing import Any
 
 from tests.utils._services import isolation as iso
 from tests.utils._services.health import check
+from tests.utils._services.ports import free_port
 from tests.utils._services.settings import REPO_ROOT, load_settings
 from tests.utils._services.stack import Stack
 
@@ -47,12 +47,6 @@ _PORT_KEYS = {
     "mysql": "KAIZEN_TEST_MYSQL_PORT",
     "mongodb": "KAIZEN_TEST_MONGODB_PORT",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _state_dir() -> Path:
@@ -97,14 +91,14 @@ def _cold_starts() -> list[dict[str, Any]]:
     totals: list[float] = []
     for round_no in range(ROUNDS + 1):  # round 0 warms the pristine data-dir cache
         for name in DATABASES:  # one at a time: the per-service figure without contention
-            stack = _stack({name: _free_port()})
+            stack = _stack({name: free_port()})
             try:
                 ms = _timed(partial(stack.ensure, [name]))
             finally:
                 stack.release()
             if round_no:
                 each[name].append(ms)
-        stack = _stack({n: _free_port() for n in DATABASES})
+        stack = _stack({n: free_port() for n in DATABASES})
         try:
             ms = _timed(partial(stack.ensure, list(DATABASES)))
         finally:
@@ -117,7 +111,7 @@ def _cold_starts() -> list[dict[str, Any]]:
 
 
 def _running_stack_figures() -> list[dict[str, Any]]:
-    ports = {n: _free_port() for n in DATABASES}
+    ports = {n: free_port() for n in DATABASES}
     owner = _stack(ports, owner_kind="cli")
     owner.ensure(list(DATABASES))
     rows: list[dict[str, Any]] = []
@@ -182,7 +176,7 @@ def _running_stack_figures() -> list[dict[str, Any]]:
         rows.append(_row("services.postgres.db_from_template", acquired, 50.0, note=note))
     finally:
         owner.down()
-    dead = load_settings({"KAIZEN_TEST_POSTGRES_PORT": str(_free_port())})["postgresql"]
+    dead = load_settings({"KAIZEN_TEST_POSTGRES_PORT": str(free_port())})["postgresql"]
     samples = []
     for _ in range(10):
         report = check(dead)
@@ -253,14 +247,14 @@ def _backend_rows(backend: str, extra: dict[str, str]) -> list[dict[str, Any]]:
     teardown: list[float] = []
     for round_no in range(DOCKER_ROUNDS + 1):  # round 0 warms caches (page cache, pristine)
         for name in ALL:
-            stack = _backend_stack(backend, {name: _free_port()}, extra)
+            stack = _backend_stack(backend, {name: free_port()}, extra)
             try:
                 ms = _timed(partial(stack.ensure, [name]))
             finally:
                 stack.release()
             if round_no:
                 each[name].append(ms)
-        stack = _backend_stack(backend, {n: _free_port() for n in ALL}, extra)
+        stack = _backend_stack(backend, {n: free_port() for n in ALL}, extra)
         try:
             ms = _timed(partial(stack.ensure, list(ALL)))
         finally:
@@ -268,7 +262,7 @@ def _backend_rows(backend: str, extra: dict[str, str]) -> list[dict[str, Any]]:
         if round_no:
             together.append(ms)
             teardown.append(gone)
-    ports = {n: _free_port() for n in ALL}
+    ports = {n: free_port() for n in ALL}
     keeper = _backend_stack(backend, ports, extra, reuse=True)
     reattach: list[float] = []
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from kaizen import LocalRuntime, WorkflowBuilder
@@ -15,14 +13,9 @@ from kaizen.dataflow import (
     RedisDatabase,
     UnsafeQueryError,
 )
+from tests.utils._services.ports import free_port
 
 COLLECTION = "docs"  # in the test's own database (mongodb_test_db), dropped with it
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.requires_services("mongodb")
@@ -105,7 +98,7 @@ class TestMongo:
         assert results["count"]["result"] in (0, 1)  # independent node: order not guaranteed
 
     def test_unreachable_server(self) -> None:
-        url = f"mongodb://127.0.0.1:{_free_port()}/?directConnection=true"
+        url = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
         with (
             MongoDatabase(url, "x", timeout_ms=1500) as db,
             pytest.raises(DatabaseConnectionError, match="cannot connect"),
@@ -152,6 +145,6 @@ class TestRedis:
                 db.command("INCR", "txt")
 
     def test_unreachable_server(self) -> None:
-        db = RedisDatabase(f"redis://127.0.0.1:{_free_port()}/0", timeout=2)
+        db = RedisDatabase(f"redis://127.0.0.1:{free_port()}/0", timeout=2)
         with pytest.raises(DatabaseConnectionError, match="cannot connect"):
             db.command("PING")

@@ -14,14 +14,9 @@ from tests.utils._services import local as local_backend
 from tests.utils._services.catalog import ollama as ollama_service
 from tests.utils._services.catalog import postgresql as pg_service
 from tests.utils._services.health import HealthReport, check, model_listed, wait_healthy
+from tests.utils._services.ports import free_port
 from tests.utils._services.settings import load_settings
 from tests.utils._services.stack import ServiceUnavailableError, Stack
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -33,7 +28,7 @@ def stack_factory(tmp_path: Path):
 
 
 def test_nothing_worked_lists_every_rung(stack_factory, monkeypatch) -> None:
-    port = _free_port()
+    port = free_port()
     monkeypatch.setattr(docker_backend, "engine_status", lambda: "no engine answered (x)")
     monkeypatch.setattr(pg_service, "_pg_bin", lambda name: None)
     stack = stack_factory(KAIZEN_TEST_POSTGRES_PORT=str(port))
@@ -50,7 +45,7 @@ def test_nothing_worked_lists_every_rung(stack_factory, monkeypatch) -> None:
 
 
 def test_disabled_rungs_are_named(stack_factory) -> None:
-    port = _free_port()
+    port = free_port()
     stack = stack_factory(KAIZEN_TEST_REDIS_PORT=str(port), KAIZEN_TEST_BACKENDS="running")
     with pytest.raises(ServiceUnavailableError) as err:
         stack.ensure(["redis"])
@@ -73,7 +68,7 @@ def test_ollama_local_rung_reports_missing_server(tmp_path, monkeypatch) -> None
 
 
 def test_dead_endpoint_is_reported_fast_and_unhealthy() -> None:
-    s = load_settings({"KAIZEN_TEST_POSTGRES_PORT": str(_free_port())})["postgresql"]
+    s = load_settings({"KAIZEN_TEST_POSTGRES_PORT": str(free_port())})["postgresql"]
     started = time.perf_counter()
     report = check(s)
     assert not report.healthy and report.reason == "connection refused"

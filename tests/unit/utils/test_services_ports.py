@@ -1,11 +1,12 @@
-"""Naming a port's holder: the listener's owner, not a child caught between fork and exec."""
+"""Naming a port's holder (the listener's owner, not a child caught between fork and exec),
+and picking a free loopback port."""
 
 from __future__ import annotations
 
 import os
 import socket
 
-from tests.utils._services.ports import find_port_holder
+from tests.utils._services.ports import find_port_holder, free_port
 
 
 def test_a_forked_child_holding_the_listener_is_not_named_as_the_holder() -> None:
@@ -34,3 +35,13 @@ def test_a_free_port_has_no_holder() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert find_port_holder(port) is None
+
+
+def test_free_port_is_a_loopback_port_nothing_listens_on() -> None:
+    port = free_port()
+    assert 1024 <= port <= 65535
+    assert find_port_holder(port) is None
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # refused: nobody is there
+    with socket.socket() as taker:
+        taker.bind(("127.0.0.1", port))  # and it can be taken

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 
@@ -16,6 +17,15 @@ class PortHolder:
             return "an unidentified process (not visible to this user; try `ss -ltnp`)"
         cmd = f": {self.cmdline}" if self.cmdline else ""
         return f"pid {self.pid} ({self.name or '?'}){cmd}"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on at this moment (the kernel's pick). Another
+    process may take it before it is used: for private stacks and closed-port tests, where
+    a clash fails loud (the port is refused or found held), never silently."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def find_port_holder(port: int, host: str = "127.0.0.1") -> PortHolder | None:

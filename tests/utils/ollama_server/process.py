@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import queue
 import signal
-import socket
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.utils._services.ports import free_port
 
 from . import READY_PREFIX, REPO_ROOT, server_command
 
@@ -41,12 +42,6 @@ class RunningServer:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(
