@@ -88,7 +88,7 @@ class PythonCodeNode(Node):
     def _exec(code: CodeType, inputs: dict[str, Any]) -> Any:
         # One namespace as globals: with separate locals, comprehensions and functions
         # defined in the code (their own scopes) could not see the inputs.
-        namespace: dict[str, Any] = {"__builtins__": __builtins__, **inputs}
+        namespace: dict[str, Any] = dict(inputs)  # exec adds __builtins__
         exec(code, namespace)
         if "result" not in namespace:
             raise NameError("code did not assign `result`")
@@ -132,13 +132,14 @@ class MergeNode(Node):
             )
 
     def run(self, **inputs: Any) -> dict[str, Any]:
-        strategy = self.config.get("strategy", "dict")
-        values = [inputs[name] for name in sorted(inputs)]
+        names = sorted(inputs)
+        strategy = self.config.get("strategy")  # validated; absent means "dict"
         if strategy == "list":
-            return {"merged": values}
+            return {"merged": [inputs[name] for name in names]}
         if strategy == "concat":
             merged_list: list[Any] = []
-            for name, value in zip(sorted(inputs), values, strict=True):
+            for name in names:
+                value = inputs[name]
                 if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
                     raise TypeError(
                         f"concat needs sequences; input {name!r} is {type(value).__name__}"
@@ -146,7 +147,8 @@ class MergeNode(Node):
                 merged_list.extend(value)
             return {"merged": merged_list}
         merged: dict[str, Any] = {}
-        for name, value in zip(sorted(inputs), values, strict=True):
+        for name in names:
+            value = inputs[name]
             if not isinstance(value, Mapping):
                 raise TypeError(
                     f"dict merge needs mappings; input {name!r} is {type(value).__name__}"

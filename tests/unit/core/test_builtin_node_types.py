@@ -120,3 +120,65 @@ def test_user_nodes_still_register_and_suggest() -> None:
 
     assert get_node_type("PostgresQueryHelper") is PostgresQueryHelper
     assert "PostgresQueryHelper" in registered_node_types()
+
+
+# -- the same rules in this process (a mutation run sees only what runs in-process) -------
+
+
+@pytest.mark.usefixtures("node_registry")
+def test_a_built_in_resolved_from_the_table_is_registered_under_its_name() -> None:
+    from kaizen.workflow import node as node_module
+
+    expected = get_node_type("RedisCommandNode")
+    node_module._REGISTRY.pop("RedisCommandNode")
+    assert get_node_type("RedisCommandNode") is expected
+    assert node_module._REGISTRY["RedisCommandNode"] is expected
+    assert None not in node_module._REGISTRY
+
+
+@pytest.mark.usefixtures("node_registry")
+def test_taking_a_built_in_name_clashes_while_the_built_in_is_unregistered() -> None:
+    from kaizen.workflow import node as node_module
+
+    builtin = get_node_type("MergeNode")
+    node_module._REGISTRY.pop("MergeNode")
+
+    class MergeNode(Node):
+        pass
+
+    with pytest.raises(ValueError, match="'MergeNode' is already registered to MergeNode"):
+        register_node(MergeNode)
+    assert get_node_type("MergeNode") is builtin
+    assert register_node(MergeNode, replace=True) is MergeNode
+    assert get_node_type("MergeNode") is MergeNode
+
+
+@pytest.mark.usefixtures("node_registry")
+def test_a_built_in_registering_itself_while_unregistered_is_accepted() -> None:
+    from kaizen.workflow import node as node_module
+
+    builtin = get_node_type("MergeNode")
+    node_module._REGISTRY.pop("MergeNode")
+    assert register_node(builtin) is builtin
+    assert node_module._REGISTRY["MergeNode"] is builtin
+
+
+@pytest.mark.parametrize(
+    ("entry", "what"),
+    [
+        ("collections:OrderedDict", "a class that is not a Node"),
+        ("kaizen.workflow.nodes:MergeNode", "a Node registered under another name"),
+    ],
+)
+def test_a_wrong_table_entry_is_a_type_error_naming_it(
+    entry: str, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import MappingProxyType
+
+    from kaizen.workflow import node as node_module
+
+    table = {**BUILTIN_NODE_TYPES, "BogusNode": entry}
+    monkeypatch.setattr(node_module, "BUILTIN_NODE_TYPES", MappingProxyType(table))
+    with pytest.raises(TypeError, match=f"'BogusNode' -> '{entry}' is not a Node registered"):
+        get_node_type("BogusNode")
+    assert "BogusNode" not in node_module._REGISTRY, what

@@ -101,7 +101,11 @@ def test_missing_first_level_key(run: Callable[..., Results]) -> None:
 def test_path_through_a_non_mapping(run: Callable[..., Results]) -> None:
     error = run_error(run, source_then_sink(lambda: {"a": [1, 2]}, "result.a.b"))
     assert error.available is None and error.reached == "result.a"
-    assert "'result.a' is a list, not a mapping, so it has no key 'b'" in str(error)
+    assert (error.node_id, error.path, error.missing) == ("a", "result.a.b", "b")
+    assert str(error) == (
+        "node 'a' output path 'result.a.b': 'result.a' is a list, not a mapping, "
+        "so it has no key 'b'"
+    )
 
 
 @RUNTIMES

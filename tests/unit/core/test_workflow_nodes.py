@@ -66,7 +66,7 @@ def test_code_string_comprehension_sees_inputs() -> None:
 
 def test_code_string_without_result_fails() -> None:
     cause = failure_of("PythonCodeNode", {"code": "value = 1"})
-    assert isinstance(cause, NameError) and "did not assign `result`" in str(cause)
+    assert isinstance(cause, NameError) and str(cause) == "code did not assign `result`"
 
 
 def test_code_string_runs_are_isolated() -> None:
@@ -235,6 +235,18 @@ async def test_default_arun_runs_blocking_run_off_the_loop() -> None:
     assert out["thread"] != threading.get_ident()
 
 
+@pytest.mark.usefixtures("node_registry")
+async def test_default_arun_passes_the_inputs_to_run() -> None:
+    @register_node(name="Doubler")
+    class Doubler(Node):
+        outputs = ("twice",)
+
+        def run(self, **inputs: Any) -> dict[str, Any]:
+            return {"twice": inputs["n"] * 2}
+
+    assert await Doubler("d", {}).arun(n=21) == {"twice": 42}
+
+
 def test_base_node_run_is_abstract() -> None:
     with pytest.raises(NotImplementedError):
         Node("n", {}).run()
@@ -263,3 +275,48 @@ def test_custom_node_registered_before_builtins_are_loaded() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['a', 'e']"
+
+
+def _async_run(config: dict[str, Any], **inputs: Any) -> dict[str, Any]:
+    import asyncio
+
+    from kaizen.workflow import AsyncLocalRuntime
+
+    builder = WorkflowBuilder()
+    builder.add_node("PythonCodeNode", "n", config)
+    results, _ = asyncio.run(AsyncLocalRuntime().execute(builder.build(), {"n": inputs}))
+    return results["n"]
+
+
+def test_callables_that_are_not_plain_functions_run_in_both_runtimes() -> None:
+    from functools import partial
+
+    add = partial(lambda a, b: a + b, b=10)
+    assert run_one("PythonCodeNode", {"function": add}, a=1) == {"result": 11}
+    assert run_one("PythonCodeNode", {"function": dict}, a=7) == {"result": {"a": 7}}
+    assert _async_run({"function": add}, a=2) == {"result": 12}
+
+
+def test_code_string_runs_in_the_async_runtime() -> None:
+    assert _async_run({"code": "result = n + 1"}, n=1) == {"result": 2}
+
+
+def test_async_function_under_the_sync_runtime_inside_a_running_loop_says_what_to_use() -> None:
+    import asyncio
+
+    async def fetch() -> int:
+        return 1
+
+    async def main() -> BaseException:
+        with pytest.raises(WorkflowExecutionError) as info:
+            run_one("PythonCodeNode", {"function": fetch})
+        cause = info.value.errors["n"].__cause__
+        assert cause is not None
+        return cause
+
+    cause = asyncio.run(main())
+    assert isinstance(cause, RuntimeError)
+    assert str(cause) == (
+        "this node wraps an async function and an event loop is already running; "
+        "execute the workflow with AsyncLocalRuntime instead of LocalRuntime"
+    )

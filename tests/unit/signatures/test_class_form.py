@@ -304,3 +304,13 @@ def test_field_spec_is_immutable_and_comparable() -> None:
 
 def test_literal_one_and_true_are_different_types() -> None:
     assert TypeSpec("literal", values=(1,)) != TypeSpec("literal", values=(True,))
+
+
+def test_instructions_keep_relative_indentation_below_the_first_line() -> None:
+    doc = "Summarise.\n  Rules:\n    - be brief\n"  # the least indented line is the second
+    cls = type("Indented", (Signature,), {"__doc__": doc, **_one_output()})
+    assert cls.compile().instructions == "Summarise.\nRules:\n  - be brief"
+
+
+def _one_output() -> dict[str, object]:
+    return {"__annotations__": {"answer": str}, "answer": OutputField()}

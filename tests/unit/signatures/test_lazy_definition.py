@@ -247,3 +247,13 @@ def test_abstract_and_non_signatures_still_refused_at_compile() -> None:
         compile_signature(Signature)
     with pytest.raises(SignatureError, match="expected a Signature subclass"):
         compile_signature(dict)  # type: ignore[arg-type]
+
+
+def test_a_declaration_outside_a_signature_class_reads_as_itself() -> None:
+    declaration = InputField(desc="kept")
+
+    class Plain:
+        question = declaration
+
+    assert Plain.question is declaration
+    assert Plain().question is declaration

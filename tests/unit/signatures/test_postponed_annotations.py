@@ -17,20 +17,26 @@ class Tone(enum.Enum):
     CASUAL = "casual"
 
 
-class Postponed(Signature):
-    """Rewrite the text."""
+def _postponed() -> type[Signature]:
+    """Defined in the test, not at import: the definition paths are what these tests check
+    (a mutation run imports only the test modules it selects)."""
 
-    text: str = InputField()
-    items: list[int] = InputField()
-    label: Literal["a", "b"] = OutputField()
-    score: float | None = OutputField()
-    maybe: Optional[int] = OutputField()  # noqa: UP045 - the typing spelling is under test
-    tone: Tone = OutputField()  # not in the grammar: resolved through typing
-    meta: typing.Dict[str, int] = OutputField()  # noqa: UP006
+    class Postponed(Signature):
+        """Rewrite the text."""
+
+        text: str = InputField()
+        items: list[int] = InputField()
+        label: Literal["a", "b"] = OutputField()
+        score: float | None = OutputField()
+        maybe: Optional[int] = OutputField()  # noqa: UP045 - the typing spelling is under test
+        tone: Tone = OutputField()  # not in the grammar: resolved through typing
+        meta: typing.Dict[str, int] = OutputField()  # noqa: UP006
+
+    return Postponed
 
 
 def test_string_annotations_resolve_to_the_same_types() -> None:
-    compiled = Postponed.compile()
+    compiled = _postponed().compile()
     assert [str(f.type) for f in compiled.inputs + compiled.outputs] == [
         "str",
         "list[int]",
@@ -59,7 +65,24 @@ def test_matches_the_string_form() -> None:
 
 
 def test_unresolvable_annotation_names_the_field() -> None:
-    with pytest.raises(SignatureError, match=r"Broken.x: cannot resolve annotation 'Missing'"):
+    expected = r"Broken.x: cannot resolve annotation 'Missing' \(NameError: "
+    with pytest.raises(SignatureError, match=expected):
 
         class Broken(Signature):
             x: Missing = OutputField()  # type: ignore[name-defined]  # noqa: F821
+
+
+def test_string_classvar_annotations_are_not_fields() -> None:
+    namespace = {
+        "__annotations__": {
+            "limit": "typing.ClassVar[int]",
+            "retries": "ClassVar[int]",
+            "answer": "str",
+        },
+        "limit": 3,
+        "retries": 1,
+        "answer": OutputField(),
+    }
+    cls = type("WithClassVars", (Signature,), namespace)
+    assert [f.name for f in cls.compile().outputs] == ["answer"]
+    assert (cls.limit, cls.retries) == (3, 1)
