@@ -33,7 +33,6 @@ from kaizen.signatures.fields import (
     PLAIN_OUTPUT,
     FieldInfo,
     FieldSpec,
-    name_problem,
 )
 from kaizen.signatures.typespec import TypeSpec, from_annotation
 
@@ -66,11 +65,11 @@ class _Derived:
         self.name = name
         self.default = default
 
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        cls = owner if owner is not None else type(instance)
-        if cls is not Signature and _OWN not in cls.__dict__:
-            _derive(cls)
-            return getattr(cls, self.name)
+    def __get__(self, instance: Any, owner: type) -> Any:
+        # Python passes the owner on every attribute read (class or instance)
+        if owner is not Signature and _OWN not in owner.__dict__:
+            _derive(owner)
+            return getattr(owner, self.name)
         return self.default
 
 
@@ -279,10 +278,7 @@ def _own_fields(cls: type) -> list[FieldSpec]:
                 f"InputField(...) or OutputField(...)"
             )
         where = f"{cls.__name__}.{attr}"
-        problem = name_problem(attr)
-        if problem:
-            raise SignatureError(f"{where}: {problem}")
-        try:
+        try:  # FieldSpec checks the name too
             if isinstance(annotation, str):
                 spec_type, hints = _resolve_string_annotation(cls, attr, annotation, hints)
             else:

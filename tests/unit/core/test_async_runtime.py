@@ -191,5 +191,6 @@ async def test_both_runtimes_wrap_a_node_failure_with_its_cause_and_traceback(
             await AsyncLocalRuntime().execute(workflow)
     error = info.value.errors["a"]
     assert isinstance(error, NodeExecutionError) and isinstance(error.__cause__, ValueError)
+    assert error.node_id == "a" and str(error) == "node 'a' failed: ValueError: bad value"
     assert error.__traceback__ is not None
     assert "boom" in [frame.name for frame in traceback.extract_tb(error.__traceback__)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -155,12 +156,15 @@ def test_node_returning_non_dict_fails() -> None:
         def run(self, **inputs: Any) -> Any:
             return NotADict()
 
+    from kaizen.workflow import AsyncLocalRuntime
     from kaizen.workflow.graph import Workflow
 
     wf = Workflow._from_parts({"bad": Bad("bad", {})}, (), ("bad",), "w")
-    with pytest.raises(WorkflowExecutionError) as info:
-        LocalRuntime().execute(wf)
-    assert "returned NotADict, expected a dict" in str(info.value.errors["bad"])
+    for execute in (LocalRuntime().execute, lambda w: asyncio.run(AsyncLocalRuntime().execute(w))):
+        with pytest.raises(WorkflowExecutionError) as info:
+            execute(wf)
+        error = info.value.errors["bad"]
+        assert str(error.__cause__) == "node 'bad' returned NotADict, expected a dict"
 
 
 def test_missing_dynamic_output_names_what_was_produced() -> None:
