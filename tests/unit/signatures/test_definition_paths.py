@@ -129,3 +129,18 @@ def test_probing_a_deferred_signature_for_a_dunder_computes_nothing() -> None:
     assert object.__getattribute__(compiled, "_parts") is not None  # still deferred
     assert compiled.output_names == (a,)
     assert object.__getattribute__(compiled, "_parts") is None
+
+
+def test_the_compiled_string_cache_stays_within_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(signature_module, "_string_compiled", {})
+    monkeypatch.setattr(signature_module, "_CACHE_LIMIT", 2)
+    texts = [f"{_unique('q')} -> {_unique('a')}" for _ in range(3)]
+    compiled = [compile_signature(text) for text in texts]
+    assert list(signature_module._string_compiled) == texts[1:]  # oldest out
+    assert compile_signature(texts[2]) is compiled[2]
+
+
+@pytest.mark.parametrize(("bad", "shown"), [(42, "int"), (None, "NoneType"), (dict, "type")])
+def test_compiling_something_else_names_what_it_got(bad: object, shown: str) -> None:
+    with pytest.raises(SignatureError, match=rf"got {bad!r} \({shown}\)$"):
+        compile_signature(bad)  # type: ignore[arg-type]

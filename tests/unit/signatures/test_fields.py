@@ -86,3 +86,37 @@ def test_length_bounds_are_inclusive_and_count_characters(value: str, problem: s
 def test_list_bounds_count_items(value: list[str], problem: str | None) -> None:
     spec = FieldSpec("tags", "output", LIST, min_length=1, max_length=2)
     assert spec.check_constraints(value) == problem
+
+
+def test_json_schema_carries_every_constraint_under_its_json_schema_name() -> None:
+    text = FieldSpec("t", "output", STR, min_length=1, max_length=9, pattern="^a")
+    assert text.json_schema() == {
+        "type": "string",
+        "maxLength": 9,
+        "minLength": 1,
+        "pattern": "^a",
+    }
+    items = FieldSpec("l", "output", LIST, min_length=1, max_length=2)
+    assert items.json_schema() == {
+        "type": "array",
+        "items": {"type": "string", "maxLength": 500},
+        "minItems": 1,
+        "maxItems": 2,
+    }
+    for annotation, json_type in ((int, "integer"), (float, "number")):
+        number = FieldSpec("n", "output", from_annotation(annotation), ge=0, le=5)
+        assert number.json_schema() == {"type": json_type, "minimum": 0, "maximum": 5}
+    bare = FieldSpec("b", "output", STR)
+    assert bare.json_schema() == {"type": "string", "maxLength": 500}
+
+
+def test_field_spec_names_the_field_in_its_errors() -> None:
+    with pytest.raises(SignatureError, match=r"^'1x' is not a Python identifier$"):
+        FieldSpec("1x", "input", STR)
+    with pytest.raises(SignatureError, match=r"^field 'n': min_length applies to str and list"):
+        FieldSpec("n", "input", from_annotation(int), min_length=1)
+
+
+def test_equal_specs_hash_alike_and_unequal_ones_spread() -> None:
+    specs = {FieldSpec(f"f{i}", "input", STR) for i in range(20)}
+    assert len({hash(s) for s in specs}) > 1
