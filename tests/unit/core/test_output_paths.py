@@ -73,6 +73,17 @@ def test_paths_into_an_output_dict_node(run: Callable[..., Results]) -> None:
 
 
 @RUNTIMES
+def test_a_dot_is_always_a_path_never_part_of_a_key(run: Callable[..., Results]) -> None:
+    builder = source_then_sink(
+        lambda: {"a.b": "key with a dot", "a": {"b": "nested"}, "x": {"y": {"z": 1}}},
+        "a.b",
+        "x.y.z",
+        output_dict=True,
+    )
+    assert run(builder.build())["b"] == {"result": {"in0": "nested", "in1": 1}}
+
+
+@RUNTIMES
 def test_missing_key_names_the_path_and_the_keys_there(run: Callable[..., Results]) -> None:
     builder = source_then_sink(lambda: {"a": {"b": 1, "c": 2}}, "result.a.x")
     error = run_error(run, builder)

@@ -70,14 +70,18 @@ def test_connection_overrides_nothing_else_and_parameters_are_not_mutated() -> N
 def test_not_built_builder_gets_a_hint() -> None:
     builder = WorkflowBuilder()
     node(builder, "a", add)
-    with pytest.raises(TypeError, match=r"got WorkflowBuilder; call \.build\(\) on the"):
+    with pytest.raises(TypeError) as info:
         LocalRuntime().execute(builder)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "execute() needs a built Workflow, got WorkflowBuilder; "
+        "call .build() on the WorkflowBuilder first"
+    )
 
 
 def test_non_workflow_has_no_build_hint() -> None:
     with pytest.raises(TypeError) as info:
         LocalRuntime().execute({"a": 1})  # type: ignore[arg-type]
-    assert "got dict" in str(info.value) and "build" not in str(info.value)
+    assert str(info.value) == "execute() needs a built Workflow, got dict"
 
 
 def test_parameters_for_unknown_node() -> None:
@@ -91,8 +95,9 @@ def test_parameters_for_unknown_node() -> None:
 def test_parameters_must_be_mappings() -> None:
     builder = WorkflowBuilder()
     node(builder, "a", add)
-    with pytest.raises(WorkflowValidationError, match="parameters for node 'a' must be a mapping"):
+    with pytest.raises(WorkflowValidationError) as info:
         execute(builder, {"a": [1]})
+    assert str(info.value) == "parameters for node 'a' must be a mapping, got list"
 
 
 def fan_out_with_failure() -> WorkflowBuilder:
