@@ -297,6 +297,19 @@ def test_callables_that_are_not_plain_functions_run_in_both_runtimes() -> None:
     assert _async_run({"function": add}, a=2) == {"result": 12}
 
 
+def test_an_async_bound_method_is_awaited_in_both_runtimes() -> None:
+    class Service:
+        def __init__(self) -> None:
+            self.base = 40
+
+        async def fetch(self, n: int) -> int:
+            return self.base + n
+
+    method = Service().fetch
+    assert run_one("PythonCodeNode", {"function": method}, n=2) == {"result": 42}
+    assert _async_run({"function": method}, n=1) == {"result": 41}
+
+
 def test_code_string_runs_in_the_async_runtime() -> None:
     assert _async_run({"code": "result = n + 1"}, n=1) == {"result": 2}
 
