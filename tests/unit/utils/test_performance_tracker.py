@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import subprocess
 import sys
 import threading
@@ -19,6 +20,16 @@ from tests.utils.performance_tracker import (
 )
 
 MB = 1024 * 1024
+
+
+def fresh_memory(size: int) -> mmap.mmap:
+    """`size` bytes the process cannot already have resident: a new anonymous mapping with
+    every page written. A `bytearray` may come from memory the allocator kept from an
+    earlier test, and then RSS does not grow at all (seen in a mutation run's stats pass)."""
+    memory = mmap.mmap(-1, size)
+    for offset in range(0, size, mmap.PAGESIZE):
+        memory[offset] = 1
+    return memory
 
 
 def busy_for(seconds: float) -> None:
@@ -91,21 +102,21 @@ def test_assert_inside_block_measures_up_to_that_point() -> None:
 
 def test_memory_hog_trips_max_memory_mb() -> None:
     with PerformanceTracker("hog", max_memory_mb=16) as tracker:
-        hog = bytearray(b"\x01") * (64 * MB)
+        hog = fresh_memory(64 * MB)
     with pytest.raises(PerformanceAssertionError) as info:
         tracker.assert_performance()
     assert info.value.figure == "peak RSS growth" and info.value.unit == "MB"
     assert info.value.measured > 16
     assert len(hog) == 64 * MB
-    del hog
+    hog.close()
 
 
 def test_sampler_catches_a_spike_freed_before_the_block_ends() -> None:
     with PerformanceTracker("spike", max_memory_mb=16, sample_interval_s=0.001) as tracker:
-        hog = bytearray(b"\x01") * (64 * MB)
+        hog = fresh_memory(64 * MB)
         seen = tracker.rss_samples
         wait_until(lambda: tracker.rss_samples >= seen + 2)
-        del hog
+        hog.close()
     m = tracker.get_metrics()
     assert m.rss_samples >= 3
     assert m.rss_peak_growth_mb > 16
@@ -233,8 +244,7 @@ def test_a_spike_between_two_samples_still_trips_the_memory_limit() -> None:
     a 64 MB allocation that is freed again inside the block."""
     tracker = PerformanceTracker("spike", max_memory_mb=16, sample_interval_s=60.0)
     with tracker:
-        spike = bytearray(b"\x01") * (64 * 1024 * 1024)
-        del spike
+        fresh_memory(64 * MB).close()
     assert tracker.get_metrics().rss_peak_growth_mb >= 48
     with pytest.raises(PerformanceAssertionError, match="peak RSS growth"):
         tracker.assert_performance()
