@@ -356,8 +356,7 @@ def _class_from_string(text: str, instructions: str | None, name: str | None) ->
     inputs = tuple(FieldSpec(f.name, "input", f.type) for f in parsed.inputs)
     outputs = tuple(FieldSpec(f.name, "output", f.type) for f in parsed.outputs)
     namespace: dict[str, Any] = {
-        "__doc__": instructions,
-        "__module__": __name__,
+        "__doc__": instructions,  # type() takes __module__ from this module's globals
         "__annotations__": {f.name: f.annotation for f in (*inputs, *outputs)},
     }
     return type(name or "StringSignature", (Signature,), namespace, _parsed=(inputs, outputs))

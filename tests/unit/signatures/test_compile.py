@@ -24,32 +24,41 @@ class Mood(enum.Enum):
     SAD = "sad"
 
 
-class QA(Signature):
-    """Answer the question from the context."""
+def make_qa() -> type[Signature]:
+    """A new class per call: a mutation run imports test modules before it turns a mutant
+    on, so a module-level class (and what it caches on first use) would hide the mutant."""
 
-    question: str = InputField(desc="the question")
-    context: str = InputField(desc="background")
-    answer: str = OutputField(desc="short answer")
-    confidence: float = OutputField(desc="0..1")
+    class QA(Signature):
+        """Answer the question from the context."""
+
+        question: str = InputField(desc="the question")
+        context: str = InputField(desc="background")
+        answer: str = OutputField(desc="short answer")
+        confidence: float = OutputField(desc="0..1")
+
+    return QA
 
 
-class Review(Signature):
-    """Classify the review."""
+def make_review() -> type[Signature]:
+    class Review(Signature):
+        """Classify the review."""
 
-    text: str = InputField()
-    tags: list[str] = InputField(default=[])
-    label: Literal["pos", "neg"] = OutputField(desc="sentiment")
-    score: float | None = OutputField(ge=0.0, le=1.0)
-    mood: Mood = OutputField()
-    keywords: list[str] = OutputField(min_length=1, max_length=3)
-    title: str = OutputField(max_length=40, pattern="^[A-Z]")
-    counts: dict[str, int] = OutputField()
-    stars: int = OutputField(ge=1, le=5)
-    spam: bool = OutputField()
+        text: str = InputField()
+        tags: list[str] = InputField(default=[])
+        label: Literal["pos", "neg"] = OutputField(desc="sentiment")
+        score: float | None = OutputField(ge=0.0, le=1.0)
+        mood: Mood = OutputField()
+        keywords: list[str] = OutputField(min_length=1, max_length=3)
+        title: str = OutputField(max_length=40, pattern="^[A-Z]")
+        counts: dict[str, int] = OutputField()
+        stars: int = OutputField(ge=1, le=5)
+        spam: bool = OutputField()
+
+    return Review
 
 
 def test_output_schema_for_every_type_and_constraint() -> None:
-    schema = Review.compile().output_schema
+    schema = make_review().compile().output_schema
     assert schema == {
         "type": "object",
         "properties": {
@@ -76,7 +85,7 @@ def test_output_schema_for_every_type_and_constraint() -> None:
 
 
 def test_input_schema_marks_defaults_optional() -> None:
-    schema = Review.compile().input_schema
+    schema = make_review().compile().input_schema
     assert schema["required"] == ["text"]
     assert schema["properties"]["tags"] == {
         "type": "array",
@@ -126,7 +135,7 @@ def test_class_and_string_forms_compile_to_the_same_schema() -> None:
 
 
 def test_canonical_text_round_trips() -> None:
-    compiled = QA.compile()
+    compiled = make_qa().compile()
     assert compiled.text == "question: str, context: str -> answer: str, confidence: float"
     again = compile_signature(compiled.text)
     assert again.outputs == tuple(
@@ -135,26 +144,27 @@ def test_canonical_text_round_trips() -> None:
 
 
 def test_compile_is_cached_per_class_and_per_string() -> None:
-    assert QA.compile() is QA.compile()
-    assert compile_signature(QA) is QA.compile()
+    qa = make_qa()
+    assert qa.compile() is qa.compile()
+    assert compile_signature(qa) is qa.compile()
     assert compile_signature("q -> a") is compile_signature("q -> a")
     assert compile_signature("q -> a") is Signature.from_string("q -> a").compile()
     assert compile_signature("q -> a") is not compile_signature("q -> a2")
 
 
 def test_compiled_signature_passes_through() -> None:
-    compiled = QA.compile()
+    compiled = make_qa().compile()
     assert compile_signature(compiled) is compiled
 
 
-@pytest.mark.parametrize("bad", [42, None, QA.compile, object, dict])
+@pytest.mark.parametrize("bad", [42, None, make_qa, object, dict])
 def test_compile_rejects_other_objects(bad: object) -> None:
     with pytest.raises(SignatureError, match="expected a Signature subclass or a signature string"):
         compile_signature(bad)  # type: ignore[arg-type]
 
 
 def test_compiled_signature_is_immutable() -> None:
-    compiled = QA.compile()
+    compiled = make_qa().compile()
     with pytest.raises(AttributeError, match="immutable"):
         compiled.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError, match="read-only"):
@@ -168,7 +178,7 @@ def test_compiled_signature_is_immutable() -> None:
 
 
 def test_schema_copies_are_mutable_and_independent() -> None:
-    schema = QA.compile().output_schema
+    schema = make_qa().compile().output_schema
     deep = copy.deepcopy(schema)
     deep["properties"]["answer"]["maxLength"] = 5
     deep["required"].append("x")
@@ -181,9 +191,10 @@ def test_schema_copies_are_mutable_and_independent() -> None:
 
 
 def test_compiled_repr_and_name() -> None:
-    compiled = QA.compile()
+    qa = make_qa()
+    compiled = qa.compile()
     assert compiled.name == "QA"
-    assert compiled.signature is QA
+    assert compiled.signature is qa
     assert repr(compiled) == (
         "CompiledSignature('QA', 'question: str, context: str -> answer: str, confidence: float')"
     )
@@ -198,7 +209,9 @@ def test_compiled_signature_requires_an_output() -> None:
 
 
 def test_render_prompt_exact_text() -> None:
-    prompt = QA.compile().render_prompt({"question": "What is 2+2?", "context": "Arithmetic."})
+    prompt = (
+        make_qa().compile().render_prompt({"question": "What is 2+2?", "context": "Arithmetic."})
+    )
     assert prompt == (
         "Answer the question from the context.\n"
         "\n"
@@ -214,7 +227,7 @@ def test_render_prompt_exact_text() -> None:
 
 
 def test_render_prompt_encodes_non_strings_and_describes_every_output_type() -> None:
-    prompt = Review.compile().render_prompt({"text": "Great", "tags": ["a", "é"]})
+    prompt = make_review().compile().render_prompt({"text": "Great", "tags": ["a", "é"]})
     assert 'Text: Great\nTags: ["a", "é"]\n' in prompt
     for line in (
         '- label (one of "pos", "neg"): sentiment',
@@ -252,7 +265,7 @@ def test_render_prompt_without_inputs_and_deterministic() -> None:
 
 
 def test_render_prompt_validates_inputs_unless_told_not_to() -> None:
-    compiled = QA.compile()
+    compiled = make_qa().compile()
     with pytest.raises(SignatureValidationError) as info:
         compiled.render_prompt({"question": "q"})
     assert info.value.fields == ("context",)
