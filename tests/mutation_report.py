@@ -8,7 +8,8 @@ left in mutants/ (one `<source>.meta` JSON per mutated file: each mutant's exit 
 - lists every surviving mutant, grouped by file and function, each marked with whether
   tests/mutation-survivors.md gives its reason (equivalent mutant, or why no test kills it);
 - exits 1 when an area is below its goal, when a mutant survives in a security-relevant
-  check (those must all be killed, whatever the score), or when the run is incomplete.
+  check (those must all be killed, whatever the score, unless the survivors file shows
+  one is equivalent), or when the run is incomplete.
 
 Detected: killed, timed out, killed by a signal (mutmut's own CPU-limit kill), or caught by
 the type checker. Not detected: survived, "no tests" (no test that ran in the main process
@@ -24,7 +25,7 @@ import re
 import sys
 import tomllib
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,7 +208,20 @@ def _numbers(mutants: list[Mutant]) -> str:
     return ", ".join(str(m.number) for m in sorted(mutants, key=lambda m: m.number))
 
 
-def render(mutants: list[Mutant], explained: set[str]) -> tuple[str, bool]:
+def equivalent_names(text: str) -> set[str]:
+    """Mutant names whose reason row says `equivalent`: the only survivors a security check
+    may keep (no test can kill them; any other reason there still fails the gate)."""
+    names: set[str] = set()
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[1].startswith("equivalent"):
+            names.update(_MUTANT_NAME.findall(cells[0]))
+    return names
+
+
+def render(
+    mutants: list[Mutant], explained: set[str], equivalent: Collection[str] = frozenset()
+) -> tuple[str, bool]:
     """The report text and whether the gate passes."""
     lines: list[str] = []
     ok = True
@@ -256,11 +270,16 @@ def render(mutants: list[Mutant], explained: set[str]) -> tuple[str, bool]:
             lines.append(f"  {function} ({len(group)}): {_numbers(group)}{note}")
 
     security = [m for m in survivors if is_security_check(m)]
+    failing = [m for m in security if m.name not in equivalent]
     lines.append("")
-    if security:
+    if failing:
         ok = False
-        lines.append(f"FAIL: {len(security)} survivor(s) in security-relevant checks:")
-        lines += [f"  {m.name} ({m.status})" for m in security]
+        lines.append(f"FAIL: {len(failing)} survivor(s) in security-relevant checks:")
+        lines += [f"  {m.name} ({m.status})" for m in failing]
+    elif security:
+        lines.append(
+            f"security-relevant checks: only {len(security)} documented equivalent mutant(s)"
+        )
     else:
         lines.append("security-relevant checks: no survivors")
     stale = explained - {m.name for m in survivors}
@@ -277,12 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         mutants = load_mutants(args.mutants, source_paths())
-        explained = (
-            explained_names(args.survivors.read_text(encoding="utf-8"))
-            if args.survivors.exists()
-            else set()
-        )
-        text, ok = render(mutants, explained)
+        reasons = args.survivors.read_text(encoding="utf-8") if args.survivors.exists() else ""
+        text, ok = render(mutants, explained_names(reasons), equivalent_names(reasons))
     except ReportError as exc:
         print(f"mutation report: {exc}", file=sys.stderr)
         return 2

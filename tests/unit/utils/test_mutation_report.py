@@ -58,6 +58,25 @@ def test_a_survivor_in_a_security_check_fails_whatever_the_score(tmp_path: Path)
     assert "kaizen._redact.x_redact__mutmut_100 (survived)" in text
 
 
+def test_a_documented_equivalent_mutant_in_a_security_check_passes(tmp_path: Path) -> None:
+    codes = _names("kaizen._redact", "x_redact", [1] * 98 + [0, 0])
+    mutants = _project(tmp_path, {"kaizen/_redact.py": codes})
+    reasons = (
+        "| `kaizen._redact.x_redact__mutmut_99` | equivalent: same output for every input |\n"
+        "| `kaizen._redact.x_redact__mutmut_100` | not observable: no test sees it |\n"
+    )
+    explained = mr.explained_names(reasons)
+    equivalent = mr.equivalent_names(reasons)
+    assert equivalent == {"kaizen._redact.x_redact__mutmut_99"}
+    text, ok = mr.render(mutants, explained, equivalent)
+    assert not ok  # "not observable" is no excuse in a security check
+    assert "FAIL: 1 survivor(s) in security-relevant checks:" in text
+    assert "kaizen._redact.x_redact__mutmut_100 (survived)" in text
+    assert "x_redact__mutmut_99 (survived)" not in text
+    text, ok = mr.render(mutants[:-1], explained, equivalent)  # only the equivalent one left
+    assert ok and "security-relevant checks: only 1 documented equivalent mutant(s)" in text
+
+
 def test_reasons_are_matched_by_name_and_stale_ones_noted(tmp_path: Path) -> None:
     codes = _names("kaizen.tools.loop", "x_run", [1] * 18 + [0, 0])
     mutants = _project(tmp_path, {"kaizen/tools/loop.py": codes})
