@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from kaizen.errors import WorkflowExecutionError, WorkflowValidationError
 from kaizen.workflow import (
+    AsyncLocalRuntime,
     LocalRuntime,
     Node,
     WorkflowBuilder,
@@ -223,28 +225,17 @@ def test_register_node_needs_node_subclass(thing: Any) -> None:
 
 
 @pytest.mark.usefixtures("node_registry")
-async def test_default_arun_runs_blocking_run_off_the_loop() -> None:
+async def test_default_arun_runs_blocking_run_off_the_loop_with_the_inputs() -> None:
     @register_node(name="WhereAmI")
     class WhereAmI(Node):
-        outputs = ("thread",)
+        outputs = ("thread", "twice")
 
         def run(self, **inputs: Any) -> dict[str, Any]:
-            return {"thread": threading.get_ident()}
+            return {"thread": threading.get_ident(), "twice": inputs["n"] * 2}
 
-    out = await WhereAmI("w", {}).arun()
+    out = await WhereAmI("w", {}).arun(n=21)
     assert out["thread"] != threading.get_ident()
-
-
-@pytest.mark.usefixtures("node_registry")
-async def test_default_arun_passes_the_inputs_to_run() -> None:
-    @register_node(name="Doubler")
-    class Doubler(Node):
-        outputs = ("twice",)
-
-        def run(self, **inputs: Any) -> dict[str, Any]:
-            return {"twice": inputs["n"] * 2}
-
-    assert await Doubler("d", {}).arun(n=21) == {"twice": 42}
+    assert out["twice"] == 42
 
 
 def test_base_node_run_is_abstract() -> None:
@@ -278,10 +269,6 @@ def test_custom_node_registered_before_builtins_are_loaded() -> None:
 
 
 def _async_run(config: dict[str, Any], **inputs: Any) -> dict[str, Any]:
-    import asyncio
-
-    from kaizen.workflow import AsyncLocalRuntime
-
     builder = WorkflowBuilder()
     builder.add_node("PythonCodeNode", "n", config)
     results, _ = asyncio.run(AsyncLocalRuntime().execute(builder.build(), {"n": inputs}))
@@ -315,8 +302,6 @@ def test_code_string_runs_in_the_async_runtime() -> None:
 
 
 def test_async_function_under_the_sync_runtime_inside_a_running_loop_says_what_to_use() -> None:
-    import asyncio
-
     async def fetch() -> int:
         return 1
 

@@ -4,8 +4,6 @@ made inside its test, from text no other test uses: the string form is cached pe
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from kaizen.errors import SignatureError
@@ -18,15 +16,11 @@ from kaizen.signatures import (
 )
 from kaizen.signatures import signature as signature_module
 
-_fresh = itertools.count()
-
-
-def _unique(stem: str) -> str:
-    return f"{stem}_{next(_fresh)}_{id(_fresh)}"
+from ._fresh import unique
 
 
 def test_a_string_signature_class_carries_its_name_instructions_and_fields() -> None:
-    q, n, a = _unique("q"), _unique("n"), _unique("a")
+    q, n, a = unique("q"), unique("n"), unique("a")
     cls = Signature.from_string(f"{q}, {n}: int -> {a}: list[str]", "Do it.", name="Made")
     assert (cls.__name__, cls.__doc__, cls.__module__) == (
         "Made",
@@ -43,13 +37,11 @@ def test_a_string_signature_class_carries_its_name_instructions_and_fields() -> 
     ]
     compiled = compile_signature(cls)
     assert compiled.instructions == "Do it." and compiled.output_names == (a,)
-    assert Signature.from_string(f"{_unique('x')} -> {_unique('y')}").__name__ == (
-        "StringSignature"
-    )
+    assert Signature.from_string(f"{unique('x')} -> {unique('y')}").__name__ == ("StringSignature")
 
 
 def test_string_classes_are_cached_per_text_instructions_and_name() -> None:
-    text = f"{_unique('q')} -> {_unique('a')}"
+    text = f"{unique('q')} -> {unique('a')}"
     first = Signature.from_string(text)
     assert Signature.from_string(text) is first
     assert Signature.from_string(text, "Other.") is not first
@@ -59,14 +51,14 @@ def test_string_classes_are_cached_per_text_instructions_and_name() -> None:
 def test_the_string_class_cache_stays_within_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(signature_module, "_string_classes", {})
     monkeypatch.setattr(signature_module, "_CACHE_LIMIT", 2)
-    texts = [f"{_unique('q')} -> {_unique('a')}" for _ in range(3)]
+    texts = [f"{unique('q')} -> {unique('a')}" for _ in range(3)]
     for text in texts:
         Signature.from_string(text)
     assert [key[0] for key in signature_module._string_classes] == texts[1:]  # oldest out
 
 
 def test_a_field_both_input_and_output_across_two_bases_names_both_sides() -> None:
-    name = _unique("x")
+    name = unique("x")
 
     base_in = type(
         "In", (Signature,), {"__annotations__": {name: str}, name: InputField()}, abstract=True
@@ -85,7 +77,7 @@ def test_known_field_names_stop_growing_at_their_limit(monkeypatch: pytest.Monke
     known = set(signature_module._GOOD_NAMES)
     monkeypatch.setattr(signature_module, "_GOOD_NAMES", known)
     monkeypatch.setattr(signature_module, "_GOOD_NAMES_LIMIT", len(known))
-    fresh = _unique("fresh")
+    fresh = unique("fresh")
     type("Full", (Signature,), {"__annotations__": {fresh: str}, fresh: OutputField()})
     assert fresh not in known
     monkeypatch.setattr(signature_module, "_GOOD_NAMES_LIMIT", len(known) + 1)
@@ -107,7 +99,7 @@ def test_a_default_is_checked_strictly_against_its_type() -> None:
 
 
 def test_a_compiled_signature_made_directly_keeps_its_class_and_refuses_unknown_names() -> None:
-    cls = Signature.from_string(f"{_unique('q')} -> {_unique('a')}")
+    cls = Signature.from_string(f"{unique('q')} -> {unique('a')}")
     made = compile_signature(cls)
     direct = CompiledSignature(made.name, made.instructions, made.inputs, made.outputs, cls)
     assert direct.signature is cls
@@ -118,7 +110,7 @@ def test_a_compiled_signature_made_directly_keeps_its_class_and_refuses_unknown_
 
 
 def test_probing_a_deferred_signature_for_a_dunder_computes_nothing() -> None:
-    q, a = _unique("q"), _unique("a")
+    q, a = unique("q"), unique("a")
     cls = type(
         "Probed",
         (Signature,),
@@ -134,7 +126,7 @@ def test_probing_a_deferred_signature_for_a_dunder_computes_nothing() -> None:
 def test_the_compiled_string_cache_stays_within_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(signature_module, "_string_compiled", {})
     monkeypatch.setattr(signature_module, "_CACHE_LIMIT", 2)
-    texts = [f"{_unique('q')} -> {_unique('a')}" for _ in range(3)]
+    texts = [f"{unique('q')} -> {unique('a')}" for _ in range(3)]
     compiled = [compile_signature(text) for text in texts]
     assert list(signature_module._string_compiled) == texts[1:]  # oldest out
     assert compile_signature(texts[2]) is compiled[2]

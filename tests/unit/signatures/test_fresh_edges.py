@@ -5,7 +5,6 @@ text here is made inside its test."""
 from __future__ import annotations
 
 import enum
-import itertools
 from typing import Annotated, Any
 
 import pytest
@@ -16,11 +15,7 @@ from kaizen.signatures._frozen import FrozenDict, FrozenList, freeze
 from kaizen.signatures.fields import FieldSpec
 from kaizen.signatures.typespec import DICT, INT, STR, TypeSpec, dict_of, from_annotation, optional
 
-_fresh = itertools.count()
-
-
-def _name(stem: str) -> str:
-    return f"{stem}_{next(_fresh)}"
+from ._fresh import define, unique
 
 
 class Level(enum.Enum):
@@ -28,15 +23,11 @@ class Level(enum.Enum):
     HIGH = "high"
 
 
-def _define(annotations: dict[str, Any], **attrs: Any) -> type[Signature]:
-    return type(_name("Sig"), (Signature,), {"__annotations__": annotations, **attrs})
-
-
 # -- compiled text, instructions and prompt ------------------------------------------------
 
 
 def test_default_instructions_and_canonical_text_of_fresh_signatures() -> None:
-    a, b, c, d = (_name(s) for s in "abcd")
+    a, b, c, d = (unique(s) for s in "abcd")
     both = compile_signature(Signature.from_string(f"{a}, {b} -> {c}, {d}: int"))
     assert both.instructions == f"Given the fields {a}, {b}, produce the fields {c}, {d}."
     assert both.text == f"{a}: str, {b}: str -> {c}: str, {d}: int"
@@ -46,7 +37,7 @@ def test_default_instructions_and_canonical_text_of_fresh_signatures() -> None:
 
 
 def test_prompt_of_a_fresh_signature_exact_text() -> None:
-    cls = _define(
+    cls = define(
         {"topic": str, "summary": str, "level": Level},
         __doc__="  Summarise the topic.  ",
         topic=InputField(),
@@ -68,7 +59,7 @@ def test_prompt_of_a_fresh_signature_exact_text() -> None:
 
 
 def test_two_failing_constrained_inputs_are_both_reported() -> None:
-    cls = _define(
+    cls = define(
         {"a": str, "b": str, "out": str},
         a=InputField(max_length=1),
         b=InputField(max_length=1),
@@ -80,7 +71,7 @@ def test_two_failing_constrained_inputs_are_both_reported() -> None:
 
 
 def test_float_inputs_are_strict_and_float_outputs_lenient() -> None:
-    cls = _define({"x": float, "y": float}, x=InputField(), y=OutputField())
+    cls = define({"x": float, "y": float}, x=InputField(), y=OutputField())
     sig = compile_signature(cls)
     with pytest.raises(SignatureValidationError, match="x"):
         sig.validate_inputs({"x": "3.5"})
@@ -93,7 +84,7 @@ def test_float_inputs_are_strict_and_float_outputs_lenient() -> None:
     [("   ", "the output is empty"), ("x", "no JSON object found (no '{' in the output)")],
 )
 def test_output_without_any_object(raw: str, message: str) -> None:
-    cls = _define({"y": int}, y=OutputField())
+    cls = define({"y": int}, y=OutputField())
     with pytest.raises(SignatureValidationError) as info:
         compile_signature(cls).parse_output(raw)
     assert info.value.errors[0].message == message
@@ -103,7 +94,7 @@ def test_output_without_any_object(raw: str, message: str) -> None:
 
 
 def test_any_unicode_space_separates_tokens_and_x_is_an_ordinary_letter() -> None:
-    q, a = _name("Xq"), _name("aX")
+    q, a = unique("Xq"), unique("aX")
     cls = Signature.from_string(f"{q}\u2003:\u00a0int ->\u2009{a}")
     compiled = compile_signature(cls)
     assert [(f.name, str(f.type)) for f in compiled.inputs + compiled.outputs] == [
@@ -130,7 +121,7 @@ def test_freeze_makes_read_only_copies_all_the_way_down() -> None:
 
 
 def test_input_numeric_bounds_are_kept() -> None:
-    cls = _define({"n": int, "out": str}, n=InputField(ge=1, le=5), out=OutputField())
+    cls = define({"n": int, "out": str}, n=InputField(ge=1, le=5), out=OutputField())
     (n,) = compile_signature(cls).inputs
     assert (n.ge, n.le) == (1, 5)
 
@@ -202,7 +193,7 @@ def test_annotated_reads_as_its_type_and_a_bare_list_is_refused_exactly() -> Non
     assert str(info.value) == "bare list needs an element type, e.g. list[str]"
 
 
-def test_parsed_fields_carry_the_position_of_their_name() -> None:
+def test_parsed_fields_carry_the_position_of_theirunique() -> None:
     from kaizen.signatures import grammar
 
     parsed = grammar.parse("alpha, beta: int -> gamma")
