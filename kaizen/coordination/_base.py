@@ -210,7 +210,7 @@ class Pattern(ABC):
             )
             await self._record_run(rec, "failed", str(error))
             raise error from exc
-        except KaizenError as exc:
+        except Exception as exc:  # a kaizen error, or a user callback's (aggregate, route, ...)
             error = CoordinationError(
                 self.name, run_id, f"{type(exc).__name__}: {exc}", rec.steps, exc
             )

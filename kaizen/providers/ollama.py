@@ -156,7 +156,8 @@ class OllamaProvider:
     ) -> ProviderError:
         url = self.base_url
         if isinstance(exc, ollama.ResponseError):
-            if exc.status_code == 404 and "not found" in str(exc.error).lower():
+            # a 404 names a model only on a request for one (a listing's 404 is a wrong URL)
+            if exc.status_code == 404 and model and "not found" in str(exc.error).lower():
                 return ModelNotFoundError(
                     f"model {model!r} is not served: {exc.error}", provider=self.name, url=url
                 )

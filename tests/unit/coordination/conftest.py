@@ -6,6 +6,7 @@ other at a barrier: they only finish when they really run concurrently."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -83,3 +84,53 @@ def fails(message: str = "server gone") -> Behaviour:
 
 def answers(**outputs: Any) -> Behaviour:
     return lambda messages, signature: dict(outputs)
+
+
+# -- added for the mutation-killing tests (new helpers only; the ones above are unchanged) --
+
+
+def hangs() -> Behaviour:
+    """An async answer that never comes: only a pattern's `timeout` ends the call."""
+
+    def behaviour(messages: list[dict[str, Any]], signature: Any) -> Any:
+        async def forever() -> dict[str, Any]:
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return forever()
+
+    return behaviour
+
+
+def takes(seconds: float, behaviour: Behaviour) -> Behaviour:
+    """`behaviour`, after blocking for `seconds` (a lower bound for measured durations; this
+    is not a wait for readiness)."""
+
+    def slow(messages: list[dict[str, Any]], signature: Any) -> Any:
+        time.sleep(seconds)
+        return behaviour(messages, signature)
+
+    return slow
+
+
+class Gauge:
+    """Counts how many calls are in flight at once: each call yields to the event loop
+    several times while counted, so calls that are allowed to overlap do."""
+
+    def __init__(self) -> None:
+        self.current = 0
+        self.peak = 0
+
+    def counting(self, **outputs: Any) -> Behaviour:
+        def behaviour(messages: list[dict[str, Any]], signature: Any) -> Any:
+            async def counted() -> dict[str, Any]:
+                self.current += 1
+                self.peak = max(self.peak, self.current)
+                for _ in range(20):
+                    await asyncio.sleep(0)
+                self.current -= 1
+                return dict(outputs)
+
+            return counted()
+
+        return behaviour

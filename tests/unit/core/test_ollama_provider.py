@@ -3,12 +3,14 @@ the Ollama API, so the official client, httpx and the error mapping all run for 
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -393,3 +395,109 @@ async def test_achat_maps_the_answer_and_errors(serve: Any) -> None:
     assert completion.text == '{"answer": "4"}' and completion.tool_calls == ()
     with pytest.raises(ModelNotFoundError):
         await make_provider(serve(NOT_FOUND).url, timeout=10).acomplete(request(messages=MESSAGES))
+
+
+# --- what a reply leaves out, the clock, and the names in errors ---------------------------
+
+
+def fixed_clock(monkeypatch: pytest.MonkeyPatch, *ticks: float) -> None:
+    """The provider module's `time.perf_counter` reads these, in order: a duration is exact."""
+    module = importlib.import_module("kaizen.providers.ollama")
+    clock = iter(ticks)
+    monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+
+
+def test_chat_reply_fields_and_their_defaults(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    bare = {"message": {"role": "assistant", "content": ""}, "done": True}
+    served = {**CHAT_CALL, "model": "served:1b", "done_reason": "length"}
+    provider = make_provider(
+        serve(lambda p, b: (200, bare if b["options"]["seed"] else served)).url, 10
+    )
+    fixed_clock(monkeypatch, 10.0, 10.25, 20.0, 20.5)
+    empty = provider.complete(request(messages=MESSAGES, seed=1))
+    assert (empty.text, empty.model, empty.done_reason) == ("", "gemma3:270m", "stop")
+    assert (empty.prompt_tokens, empty.completion_tokens, empty.tool_calls) == (0, 0, ())
+    assert empty.duration_ms == 250.0
+    full = provider.complete(request(messages=MESSAGES, seed=0))
+    assert (full.model, full.done_reason, full.duration_ms) == ("served:1b", "length", 500.0)
+    assert (full.prompt_tokens, full.completion_tokens) == (20, 4)
+
+
+def test_generate_reply_defaults_and_duration(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = serve(always(200, {"model": "served:1b", "response": "", "done": True}))
+    fixed_clock(monkeypatch, 3.0, 3.125)
+    completion = make_provider(server.url, timeout=10).complete(request())
+    assert (completion.text, completion.model, completion.duration_ms) == ("", "served:1b", 125.0)
+    assert (completion.prompt_tokens, completion.completion_tokens) == (0, 0)
+
+
+def test_stream_error_names_the_model(serve: Any) -> None:
+    with pytest.raises(ModelNotFoundError, match="'gemma3:270m' is not served"):
+        list(make_provider(serve(NOT_FOUND).url, timeout=10).stream(request()))
+
+
+async def test_astream_error_names_the_model(serve: Any) -> None:
+    provider = make_provider(serve(NOT_FOUND).url, timeout=10)
+    with pytest.raises(ModelNotFoundError, match="'gemma3:270m' is not served"):
+        [c async for c in provider.astream(request())]
+
+
+def test_stream_uses_the_request_timeout(serve: Any) -> None:
+    provider = make_provider(serve(never).url, timeout=HANG * 3)
+    with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
+        list(provider.stream(request(timeout=SHORT)))
+
+
+async def test_astream_uses_the_request_timeout(serve: Any) -> None:
+    provider = make_provider(serve(never).url, timeout=HANG * 3)
+    with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
+        [c async for c in provider.astream(request(timeout=SHORT))]
+
+
+def test_embed_sends_the_texts_and_names_a_missing_model(serve: Any) -> None:
+    with pytest.raises(ModelNotFoundError, match="'all-minilm:l6-v2' is not served"):
+        make_provider(serve(NOT_FOUND).url, timeout=10).embed(["a"], "all-minilm:l6-v2")
+
+
+async def test_aembed_sends_the_texts(serve: Any) -> None:
+    server = serve(always(200, {"embeddings": [[1.0], [2.0]]}))
+    assert await make_provider(server.url, timeout=10).aembed(["a", "b"], "e") == [[1.0], [2.0]]
+    assert server.requests[-1] == ("/api/embed", {"model": "e", "input": ["a", "b"]})
+
+
+def test_a_listing_404_is_a_response_error_not_a_missing_model(serve: Any) -> None:
+    """Go's "404 page not found" means the URL is not an Ollama server: no model to name."""
+    server = serve(always(404, {"error": "404 page not found"}))
+    with pytest.raises(ProviderResponseError, match="server answered 404") as info:
+        make_provider(server.url, timeout=10).list_models()
+    assert not isinstance(info.value, ModelNotFoundError) and info.value.status == 404
+
+
+def test_default_timeout_and_shared_clients() -> None:
+    """Clients are shared per (URL, timeout): building an httpx client costs milliseconds."""
+    first, second = make_provider("http://127.0.0.1:9"), make_provider("http://127.0.0.1:9")
+    assert first.timeout == 60.0
+    assert first._client() is second._client() and first._client(1.5) is second._client(1.5)
+    assert first._client(1.5) is not first._client()
+
+
+async def test_async_clients_are_shared_in_a_loop() -> None:
+    first, second = make_provider("http://127.0.0.1:9"), make_provider("http://127.0.0.1:9")
+    assert first._aclient() is second._aclient() and first._aclient(2.0) is second._aclient(2.0)
+    assert first._aclient(2.0) is not first._aclient()
+
+
+def test_listing_and_embedding_keep_the_provider_timeout(serve: Any) -> None:
+    provider = make_provider(serve(never).url, timeout=SHORT)
+    with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
+        provider.list_models()
+    with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
+        provider.embed(["a"], "e")
+
+
+async def test_async_calls_keep_their_timeouts(serve: Any) -> None:
+    server = serve(never)
+    with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
+        await make_provider(server.url, timeout=SHORT).aembed(["a"], "e")
+    with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
+        await make_provider(server.url, timeout=HANG * 3).acomplete(request(timeout=SHORT))
