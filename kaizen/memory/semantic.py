@@ -203,6 +203,10 @@ class SemanticMemory:
         if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
             raise ConfigurationError("texts", "must be a non-empty list of non-empty strings")
         metas = list(metadata) if metadata is not None else [{}] * len(texts)
+        if len(metas) != len(texts):  # checked before anything is embedded or stored
+            raise ConfigurationError(
+                "metadata", f"needs one mapping per text: {len(metas)} for {len(texts)} texts"
+            )
         ids = []
         for text, vector, meta in zip(texts, self._embed(texts), metas, strict=True):
             item_id = uuid.uuid4().hex

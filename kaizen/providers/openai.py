@@ -63,6 +63,8 @@ _async_clients: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
+#: what reading a reply of the wrong shape raises (the client validates leniently)
+_MALFORMED = (AttributeError, KeyError, TypeError, IndexError)
 
 
 def response_format(fmt: Mapping[str, Any] | str) -> dict[str, Any]:
@@ -184,6 +186,21 @@ class OpenAIProvider:
         return kwargs
 
     def _completion(self, request: CompletionRequest, response: Any, started: float) -> Completion:
+        try:
+            return self._read_completion(request, response, started)
+        except _MALFORMED as exc:  # valid JSON of the wrong shape (`"message": null`, ...)
+            raise self._malformed(exc) from exc
+
+    def _malformed(self, exc: BaseException) -> ProviderResponseError:
+        return ProviderResponseError(
+            f"unusable response: {type(exc).__name__}: {self._redact(str(exc))}",
+            provider=self.name,
+            url=self.base_url,
+        )
+
+    def _read_completion(
+        self, request: CompletionRequest, response: Any, started: float
+    ) -> Completion:
         choices = getattr(response, "choices", None)
         if not choices:
             raise ProviderResponseError(
@@ -207,8 +224,17 @@ class OpenAIProvider:
         )
 
     def _deltas(self, chunk: Any) -> Iterator[str]:
+        try:
+            texts = list(self._read_deltas(chunk))
+        except _MALFORMED as exc:
+            raise self._malformed(exc) from exc
+        yield from texts
+
+    def _read_deltas(self, chunk: Any) -> Iterator[str]:
         for choice in getattr(chunk, "choices", None) or ():
             delta = choice.delta
+            if delta is None:  # a closing chunk may carry only finish_reason
+                continue
             if getattr(delta, "tool_calls", None):
                 raise ProviderResponseError(
                     "the model asked for a tool call in a stream; stream() yields text only, "
@@ -222,7 +248,10 @@ class OpenAIProvider:
     # -- errors -------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+        """The key out of any text that may quote it; the placeholder is no secret (and a
+        common word, which a server message may well contain)."""
+        key = self._api_key
+        return text.replace(key, "[redacted]") if key and key != PLACEHOLDER_KEY else text
 
     @staticmethod
     def _server_message(exc: openai.APIError) -> str:

@@ -389,3 +389,54 @@ def test_an_undecodable_body_names_the_decoder_error(serve: Any) -> None:
         f" (openai at {server.url})"
     )
     assert (info.value.provider, info.value.url, info.value.status) == ("openai", server.url, None)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]},
+        {"choices": "abc"},
+        {"choices": [{"index": 0, "message": "text", "finish_reason": "stop"}]},
+    ],
+    ids=["null-message", "string-choices", "string-message"],
+)
+def test_a_reply_of_the_wrong_shape_is_a_typed_error(serve: Any, reply: Any) -> None:
+    """Valid JSON the client accepts leniently, but no completion: never a raw crash."""
+    server = serve(always(200, {"id": "x", "object": "chat.completion", **reply}))
+    with pytest.raises(ProviderResponseError, match=r"^unusable response: ") as info:
+        make_provider(server.url, timeout=10).complete(request())
+    assert (info.value.provider, info.value.url) == ("openai", server.url)
+
+
+def test_a_closing_chunk_without_a_delta_is_skipped(serve: Any) -> None:
+    closing = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop"}],
+    }
+    server = serve(always(200, Sse([chunk({"content": "a"}), closing])))
+    assert list(make_provider(server.url, timeout=10).stream(request())) == ["a"]
+
+
+def test_a_stream_chunk_of_the_wrong_shape_is_a_typed_error(serve: Any) -> None:
+    bad = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": "text", "finish_reason": None}],
+    }
+    server = serve(always(200, Sse([chunk({"content": "a"}), bad])))
+    with pytest.raises(ProviderResponseError, match=r"^unusable response: "):
+        list(make_provider(server.url, timeout=10).stream(request()))
+
+
+def test_the_placeholder_key_is_not_redacted(serve: Any) -> None:
+    """With no key set the client sends the placeholder `unused`, a common word: a server
+    message quoting it is kept as written (a real key is still redacted, above)."""
+    server = serve(always(400, {"error": {"message": "field 'logprobs' is unused"}}))
+    with pytest.raises(ProviderResponseError) as info:
+        make_provider(server.url, timeout=10).complete(request())
+    assert str(info.value).startswith("server answered 400: field 'logprobs' is unused")

@@ -78,10 +78,16 @@ def test_texts_must_be_non_empty_strings(texts: list[Any]) -> None:
 
 
 @pytest.mark.parametrize("metadata", [[{"i": 0}], [{"i": 0}, {"i": 1}, {"i": 2}]])
-def test_metadata_must_match_the_texts(metadata: list[dict[str, int]]) -> None:
-    mem = SemanticMemory(TableEmbedder())
-    with pytest.raises(ValueError):
+def test_mismatched_metadata_is_refused_before_anything_is_stored(
+    metadata: list[dict[str, int]],
+) -> None:
+    embedder = TableEmbedder()
+    store = InMemoryVectorStore()
+    mem = SemanticMemory(embedder, store)
+    with pytest.raises(ConfigurationError) as info:
         mem.remember_many(["east", "north"], metadata)
+    assert str(info.value) == (f"metadata: needs one mapping per text: {len(metadata)} for 2 texts")
+    assert embedder.calls == [] and store.count() == 0, "nothing embedded, nothing stored"
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 2.5, "3"])
