@@ -324,15 +324,16 @@ class Agent:
         for _ in range(self.config.max_steps):
             started = time.perf_counter()
             completion = provider.complete(run.request())
+            model_ms = (time.perf_counter() - started) * 1000  # before the tools run
             if completion.tool_calls:
                 steps = toolbox.run(completion.tool_calls)
-                run.called(completion, started, steps)
+                run.called(completion, model_ms, steps)
                 if (trail := run.trail()) is not None:
                     for entry in run.audit_entries(steps):
                         trail.record(TOOL_CALL, **entry)
                 yield from steps
                 continue
-            outputs = run.answered(completion, started)
+            outputs = run.answered(completion, model_ms)
             if outputs is not None:
                 return outputs
         raise run.limit()
@@ -343,14 +344,15 @@ class Agent:
         for _ in range(self.config.max_steps):
             started = time.perf_counter()
             completion = await provider.acomplete(run.request())
+            model_ms = (time.perf_counter() - started) * 1000  # before the tools run
             if completion.tool_calls:
                 steps = await toolbox.arun(completion.tool_calls)
-                run.called(completion, started, steps)
+                run.called(completion, model_ms, steps)
                 if (trail := run.trail()) is not None:
                     for entry in run.audit_entries(steps):
                         await trail.arecord(TOOL_CALL, **entry)
                 continue
-            outputs = run.answered(completion, started)
+            outputs = run.answered(completion, model_ms)
             if outputs is not None:
                 return outputs
         raise run.limit()
@@ -380,24 +382,25 @@ class _ToolRun:
         base = self.agent._request(self.prompt, len(self.attempts))
         return replace(base, messages=tuple(self.messages), tools=self.toolbox.schemas)
 
-    def _model(self, completion: Completion, started: float) -> None:
+    def _model(self, completion: Completion, model_ms: float) -> None:
         from kaizen.tools.loop import model_step
 
         self.usage += Usage(completion.prompt_tokens, completion.completion_tokens)
-        self.steps.append(model_step(completion, (time.perf_counter() - started) * 1000))
+        self.steps.append(model_step(completion, model_ms))
 
-    def called(self, completion: Completion, started: float, results: Sequence[Any]) -> None:
+    def called(self, completion: Completion, model_ms: float, results: Sequence[Any]) -> None:
+        """A model step (its own time, not its tools') and the tool steps it asked for."""
         from kaizen.tools.loop import assistant_message, tool_message
 
-        self._model(completion, started)
+        self._model(completion, model_ms)
         self.messages.append(assistant_message(completion))
         for step in results:
             self.steps.append(step)
             self.messages.append(tool_message(step))
 
-    def answered(self, completion: Completion, started: float) -> dict[str, Any] | None:
+    def answered(self, completion: Completion, model_ms: float) -> dict[str, Any] | None:
         """The final answer parsed by the signature; None (and a correction) to go again."""
-        self._model(completion, started)
+        self._model(completion, model_ms)
         agent = self.agent
         outputs = agent._accept(completion, self.usage, self.attempts, tuple(self.steps))
         if outputs is not None:

@@ -101,3 +101,35 @@ def test_a_model_step_lasts_as_long_as_the_model_took(
     model_steps = [s for s in result.steps if isinstance(s, ModelStep)]
     assert [s.duration_ms for s in model_steps] == [500.0, 500.0]
     assert next(answers, None) is None, "both scripted turns were used"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_model_step_does_not_count_the_tools_it_asked_for(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """The model takes 0.5 s a turn, the tool 0.25 s: model steps of 500 ms, not 750 ms."""
+    agent_clock = _install(monkeypatch, "kaizen.agent")
+    monkeypatch.setattr(
+        "kaizen.tools.loop.time", types.SimpleNamespace(perf_counter=agent_clock.perf_counter)
+    )
+    answers = iter([tool_turn(("work", {})), ANSWER])
+
+    def model(messages: list[dict[str, Any]], signature: Any) -> Any:
+        agent_clock.now += 0.5
+        return next(answers)
+
+    @tool
+    def work() -> str:
+        agent_clock.now += 0.25
+        return "done"
+
+    with fake_llm(fn=model) as provider:
+        agent = tool_agent(provider, [work])
+        result = (
+            agent.run(question="q") if mode == "sync" else asyncio.run(agent.arun(question="q"))
+        )
+    assert [(type(s).__name__, s.duration_ms) for s in result.steps] == [
+        ("ModelStep", 500.0),
+        ("ToolStep", 250.0),
+        ("ModelStep", 500.0),
+    ]
