@@ -57,6 +57,7 @@ AREAS: tuple[Area, ...] = (
 SECURITY_CHECKS: dict[str, tuple[str, ...]] = {
     # secret redaction
     "kaizen/_redact.py": ("*",),
+    "kaizen/providers/openai.py": ("OpenAIProvider._redact", "OpenAIProvider.__repr__"),
     "tests/utils/_services/settings.py": ("redact", "SecretURL.*", "ServiceSettings.__repr__"),
     # the cleanup guard
     "tests/utils/_services/isolation.py": (
