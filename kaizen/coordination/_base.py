@@ -166,7 +166,9 @@ class Pattern(ABC):
         timeout: float | None = None,
         max_concurrency: int | None = None,
     ) -> None:
-        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
             raise ConfigurationError("timeout", f"must be a positive number, got {timeout!r}")
         if max_concurrency is not None and (
             isinstance(max_concurrency, bool)

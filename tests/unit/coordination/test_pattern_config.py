@@ -242,3 +242,14 @@ def test_supervisor_route_must_be_callable(instant: Instant) -> None:
         "must be callable(index, task, worker_ids) -> id",
         lambda: SupervisorWorker([w], route="w"),  # type: ignore[arg-type]
     )
+
+
+@pytest.mark.parametrize("timeout", ["5", [5]])
+def test_a_timeout_that_is_not_a_number_is_a_configuration_error(
+    instant: Instant, timeout: Any
+) -> None:
+    """Not a TypeError from comparing it with 0: the key and the value are named."""
+    k = Kaizen()
+    a = instant.agent(k, "a", answers(answer="x"), "question -> answer")
+    with pytest.raises(ConfigurationError, match=r"^timeout: must be a positive number, got "):
+        ParallelFanOut([a], timeout=timeout)
