@@ -253,3 +253,18 @@ def test_a_timeout_that_is_not_a_number_is_a_configuration_error(
     a = instant.agent(k, "a", answers(answer="x"), "question -> answer")
     with pytest.raises(ConfigurationError, match=r"^timeout: must be a positive number, got "):
         ParallelFanOut([a], timeout=timeout)
+
+
+@pytest.mark.parametrize("limit", [0, -1, True, 1.5, "2"])
+def test_max_concurrency_must_be_a_positive_integer(instant: Instant, limit: Any) -> None:
+    k = Kaizen()
+    a = instant.agent(k, "a", answers(answer="x"), "question -> answer")
+    with pytest.raises(ConfigurationError) as info:
+        ParallelFanOut([a], max_concurrency=limit)
+    assert str(info.value) == f"max_concurrency: must be a positive integer, got {limit!r}"
+
+
+def test_max_concurrency_of_one_is_accepted(instant: Instant) -> None:
+    k = Kaizen()
+    a = instant.agent(k, "a", answers(answer="x"), "question -> answer")
+    assert ParallelFanOut([a], max_concurrency=1).max_concurrency == 1

@@ -215,3 +215,18 @@ def test_a_failing_callback_is_a_typed_error_and_audited(instant: Instant) -> No
     (entry,) = trail.entries(COORDINATION)
     assert (entry.action, entry.outcome) == ("run", "failed")
     assert "ValueError: no majority" in entry.payload["error"]
+
+
+def test_a_failing_callback_error_names_the_pattern_and_the_run(instant: Instant) -> None:
+    k = Kaizen()
+    trail = AuditTrail()
+    a = instant.agent(k, "a", answers(answer="x"), "question -> answer")
+
+    def aggregate(results: dict[str, Any]) -> dict[str, Any]:
+        raise KeyError("votes")
+
+    with pytest.raises(CoordinationError) as info:
+        ParallelFanOut([a], aggregate=aggregate, audit=trail).run(question="q")
+    (entry,) = trail.entries(COORDINATION)
+    assert info.value.pattern == "parallel" and info.value.run_id == entry.payload["run_id"]
+    assert HEX32.fullmatch(info.value.run_id)

@@ -501,3 +501,53 @@ async def test_async_calls_keep_their_timeouts(serve: Any) -> None:
         await make_provider(server.url, timeout=SHORT).aembed(["a"], "e")
     with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
         await make_provider(server.url, timeout=HANG * 3).acomplete(request(timeout=SHORT))
+
+
+def test_every_typed_error_names_the_provider_and_url(serve: Any, closed_url: str) -> None:
+    garbage = serve(always(200, {"response": 12345, "done": "sometimes"}))
+    cases = [
+        (serve(NOT_FOUND), ModelNotFoundError, 10),
+        (serve(SERVER_ERROR), ProviderResponseError, 10),
+        (serve(never), ProviderTimeoutError, SHORT),
+        (garbage, ProviderResponseError, 10),
+    ]
+    for server, error, timeout in cases:
+        with pytest.raises(error) as info:
+            make_provider(server.url, timeout=timeout).complete(request())
+        assert (info.value.provider, info.value.url) == ("ollama", server.url)
+    with pytest.raises(ProviderResponseError, match=r"^unusable response: ValidationError: "):
+        make_provider(garbage.url, timeout=10).complete(request())
+
+
+def test_the_chat_path_names_the_model_and_keeps_the_request_timeout(serve: Any) -> None:
+    with pytest.raises(ModelNotFoundError, match="'gemma3:270m' is not served"):
+        make_provider(serve(NOT_FOUND).url, timeout=10).complete(request(messages=MESSAGES))
+    provider = make_provider(serve(never).url, timeout=HANG * 3)
+    with pytest.raises(ProviderTimeoutError, match=f"no answer within {SHORT:g}s"):
+        provider.complete(request(messages=MESSAGES, timeout=SHORT))
+
+
+async def test_async_replies_fall_back_to_the_request_model(serve: Any) -> None:
+    bare_chat = {"message": {"role": "assistant", "content": "x"}, "done": True}
+    chat = await make_provider(serve(always(200, bare_chat)).url, 10).acomplete(
+        request(messages=MESSAGES)
+    )
+    generate = await make_provider(
+        serve(always(200, {"response": "y", "done": True})).url, 10
+    ).acomplete(request())
+    assert (chat.model, generate.model) == ("gemma3:270m", "gemma3:270m")
+    with pytest.raises(ModelNotFoundError, match="'e' is not served"):
+        await make_provider(serve(NOT_FOUND).url, timeout=10).aembed(["a"], "e")
+
+
+def test_only_slashes_are_stripped_from_the_url() -> None:
+    assert make_provider("http://127.0.0.1:9/X/").base_url == "http://127.0.0.1:9/X"
+
+
+def test_a_mapping_format_is_sent_as_a_plain_object(serve: Any) -> None:
+    from types import MappingProxyType
+
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    server = serve(always(200, GOOD))
+    make_provider(server.url, timeout=10).complete(request(format=MappingProxyType(schema)))
+    assert server.requests[-1][1]["format"] == schema

@@ -440,3 +440,32 @@ def test_the_placeholder_key_is_not_redacted(serve: Any) -> None:
     with pytest.raises(ProviderResponseError) as info:
         make_provider(server.url, timeout=10).complete(request())
     assert str(info.value).startswith("server answered 400: field 'logprobs' is unused")
+
+
+def test_a_malformed_reply_names_what_was_missing(serve: Any) -> None:
+    reply = {"id": "x", "object": "chat.completion",
+             "choices": [{"index": 0, "message": None, "finish_reason": "stop"}]}  # fmt: skip
+    server = serve(always(200, reply))
+    with pytest.raises(ProviderResponseError) as info:
+        make_provider(server.url, timeout=10).complete(request())
+    prefix = "unusable response: AttributeError: 'NoneType' object has no attribute 'content'"
+    assert re.fullmatch(re.escape(prefix) + where(server.url), str(info.value))
+    assert isinstance(info.value.__cause__, AttributeError)
+
+
+def test_a_malformed_stream_chunk_names_what_was_missing(serve: Any) -> None:
+    bad = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+           "choices": [{"index": 0, "delta": "text", "finish_reason": None}]}  # fmt: skip
+    server = serve(always(200, Sse([bad])))
+    with pytest.raises(ProviderResponseError) as info:
+        list(make_provider(server.url, timeout=10).stream(request()))
+    prefix = "unusable response: AttributeError: 'str' object has no attribute 'content'"
+    assert re.fullmatch(re.escape(prefix) + where(server.url), str(info.value))
+
+
+def test_a_choice_without_a_delta_does_not_hide_the_next_choice(serve: Any) -> None:
+    two = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+           "choices": [{"index": 0, "finish_reason": "stop"},
+                       {"index": 1, "delta": {"content": "b"}, "finish_reason": None}]}  # fmt: skip
+    server = serve(always(200, Sse([two])))
+    assert list(make_provider(server.url, timeout=10).stream(request())) == ["b"]

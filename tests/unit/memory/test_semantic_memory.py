@@ -168,3 +168,11 @@ def test_embedder_returning_the_wrong_count_is_refused() -> None:
     with pytest.raises(MemoryStoreError) as info:
         SemanticMemory(Short()).remember_many(["a", "b"])
     assert str(info.value) == "embedder returned 1 vectors for 2"
+
+
+async def test_asearch_embeds_the_query_it_was_given() -> None:
+    embedder = TableEmbedder()
+    mem = SemanticMemory(embedder)
+    mem.remember("east")
+    matches = await mem.asearch("east", k=1)
+    assert embedder.calls[-1] == ["east"] and [m.text for m in matches] == ["east"]
