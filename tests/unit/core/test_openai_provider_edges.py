@@ -2,11 +2,12 @@
 message, URL, provider name), reply fallbacks, exact durations, wire-format corners and the
 shared clients; against the same real loopback fake server as test_openai_provider."""
 
+# ruff: noqa: F811  (the fixtures imported from test_openai_provider are parameters here)
+
 from __future__ import annotations
 
 import importlib
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
@@ -22,52 +23,23 @@ from kaizen.errors import (
     ProviderTimeoutError,
 )
 from kaizen.providers import ToolCall
-from tests.unit.core.test_openai_provider import (
-    ENV_KEYS,
+from tests.unit.core.test_openai_provider import (  # fixtures too: one fake server, one env reset
     HANG,
     SECRET,
     SHORT,
     STREAM,
     TOOLS,
-    FakeOpenAI,
     Reply,
     Sse,
     always,
     chat,
     chunk,
+    closed_url,  # noqa: F401
     make_provider,
+    no_ambient_settings,  # noqa: F401
     request,
+    serve,  # noqa: F401
 )
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_KEYS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., FakeOpenAI]]:
-    servers: list[FakeOpenAI] = []
-
-    def start(reply: Callable[[str, dict[str, Any]], Reply | None]) -> FakeOpenAI:
-        server = FakeOpenAI(reply)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def closed_url() -> str:
-    """A loopback port that was just bound and released: nothing listens there."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture
