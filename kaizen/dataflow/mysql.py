@@ -69,9 +69,15 @@ class MySQLDatabase(SQLDatabase):
         pymysql = _pymysql()
         timeout = max(1, int(self.connect_timeout))
         try:
-            return pymysql.connect(
+            # PyMySQL's connect_timeout bounds only the TCP connect: the server's greeting
+            # and the login are read with read_timeout, so a server that accepts and then
+            # says nothing would hang the caller forever. Both are bounded here, as libpq's
+            # connect_timeout bounds the whole start-up.
+            conn = pymysql.connect(
                 **_connect_kwargs(self.dsn),
                 connect_timeout=timeout,
+                read_timeout=timeout,
+                write_timeout=timeout,
                 autocommit=False,
                 charset="utf8mb4",
             )
@@ -81,6 +87,10 @@ class MySQLDatabase(SQLDatabase):
                 database=self.name,
                 endpoint=self.endpoint,
             ) from safe_cause(exc)
+        # Statements are not bounded (as on PostgreSQL): a long query is not a dead server.
+        # PyMySQL has no public setter; it applies these before every read and write.
+        conn._read_timeout = conn._write_timeout = None
+        return conn
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (_pymysql().err.Error,)

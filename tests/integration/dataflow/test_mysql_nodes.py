@@ -117,3 +117,10 @@ def test_node_reads_rows_into_a_workflow(mysql_test_db: ServiceDatabase) -> None
     wf.add_connection("read", "rows", "names", "rows")
     results, _ = LocalRuntime().execute(wf.build(), {"read": {"params": [""]}})
     assert results["names"]["result"] == ["a", "b"]
+
+
+def test_a_statement_may_outlast_the_connect_timeout(mysql_test_db: ServiceDatabase) -> None:
+    """The greeting and login are bounded by connect_timeout; statements are not."""
+    with MySQLDatabase(mysql_test_db.url, connect_timeout=1) as db:
+        slept = db.execute("SELECT SLEEP(2) AS s").first()
+    assert slept == {"s": 0}

@@ -4,6 +4,7 @@ loopback port stands in for an unreachable server."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pymysql
@@ -164,3 +165,18 @@ def test_result_of_a_statement_with_rows() -> None:
     assert result.columns == ("id", "name")
     assert result.rows == ({"id": 1, "name": "a"}, {"id": 2, "name": "b"})
     assert (result.rowcount, result.lastrowid) == (2, 9)
+
+
+def test_server_that_accepts_and_never_greets_is_a_connection_error() -> None:
+    """PyMySQL's own connect_timeout covers only the TCP connect; without a bound on the
+    greeting this call would never return (the tier's timeout would end the test)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # the kernel completes the connect; nothing ever answers
+        port = silent.getsockname()[1]
+        db = MySQLDatabase(f"mysql://u:pw@127.0.0.1:{port}/db", connect_timeout=1)
+        with pytest.raises(DatabaseConnectionError) as info:
+            db.execute("SELECT 1")
+    assert "timed out" in str(info.value)
+    assert str(info.value).endswith(f"(at 127.0.0.1:{port})")
+    assert db._conn is None
