@@ -9,11 +9,14 @@ from kaizen.errors import KaizenError
 
 class DataFlowError(KaizenError):
     """Base of every database-node failure; `database` names the backend. The message is
-    redacted here, once, because it may quote a caller's URL or a driver's DSN."""
+    redacted here, once, because it may quote a caller's URL or a driver's DSN. `hint` is
+    kaizen's own example of a right value, appended as it is: redacting it would turn
+    `user:password@` into the unhelpful `user:***@`."""
 
-    def __init__(self, message: str, *, database: str = "") -> None:
+    def __init__(self, message: str, *, database: str = "", hint: str = "") -> None:
         self.database = database
-        super().__init__(redact(f"{database}: {message}" if database else message))
+        text = redact(f"{database}: {message}" if database else message)
+        super().__init__(f"{text}; write {hint}" if hint else text)
 
 
 class MissingDriverError(DataFlowError, ImportError):
@@ -38,9 +41,9 @@ class InvalidConnectionError(UnsafeQueryError):
     Refused before connecting. An `UnsafeQueryError` (and a `ValueError`), so callers that
     caught bad URLs before still do."""
 
-    def __init__(self, message: str, *, database: str, part: str) -> None:
+    def __init__(self, message: str, *, database: str, part: str, hint: str = "") -> None:
         self.part = part
-        super().__init__(f"connection {part}: {message}", database=database)
+        super().__init__(f"connection {part}: {message}", database=database, hint=hint)
 
 
 class ParameterError(DataFlowError, ValueError):

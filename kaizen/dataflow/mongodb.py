@@ -156,9 +156,10 @@ class MongoDatabase:
                 except (ValueError, pymongo.errors.ConfigurationError) as exc:
                     # e.g. a non-numeric port: pymongo raises a bare ValueError for it
                     raise InvalidConnectionError(
-                        f"{exc} (expected mongodb://user:password@host:27017/)",
+                        str(exc),
                         database=_NAME,
                         part="url",
+                        hint="mongodb://user:password@host:27017/",
                     ) from safe_cause(exc)
             return self._client[self.database]
 

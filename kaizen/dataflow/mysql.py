@@ -34,18 +34,19 @@ def _connect_kwargs(dsn: str) -> dict[str, Any]:
     parts = urlsplit(dsn)
     if parts.scheme not in ("mysql", "mysql+pymysql") or not parts.hostname:
         raise InvalidConnectionError(
-            f"must look like mysql://user:password@host:port/database, got scheme {parts.scheme!r}",
+            f"got scheme {parts.scheme!r}",
             database="mysql",
             part="scheme",
+            hint="mysql://user:password@host:port/database",
         )
     try:
         port = parts.port
     except ValueError:
         raise InvalidConnectionError(
-            f"{parts.netloc.rpartition(':')[2]!r} is not a port number (0-65535); write "
-            "mysql://user:password@host:3306/database",
+            f"{parts.netloc.rpartition(':')[2]!r} is not a port number (0-65535)",
             database="mysql",
             part="port",
+            hint="mysql://user:password@host:3306/database",
         ) from None
     return {
         "host": parts.hostname,

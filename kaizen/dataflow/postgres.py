@@ -57,10 +57,10 @@ def connect_postgres(dsn: str, *, connect_timeout: float = 10.0, endpoint: str =
         conn = psycopg2.connect(dsn, connect_timeout=max(1, int(connect_timeout)))
     except psycopg2.ProgrammingError as exc:  # libpq could not parse the DSN at all
         raise InvalidConnectionError(
-            f"{_first_line(exc)}; write postgresql://user:password@host:5432/db or "
-            "'host=... port=... dbname=...'",
+            _first_line(exc),
             database="postgresql",
             part="dsn",
+            hint="postgresql://user:password@host:5432/db or 'host=... port=... dbname=...'",
         ) from safe_cause(exc)
     except psycopg2.OperationalError as exc:
         raise DatabaseConnectionError(

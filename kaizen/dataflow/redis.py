@@ -99,10 +99,10 @@ class RedisDatabase:
             _ = urlsplit(url).port  # a bare ValueError from redis-py otherwise
         except ValueError:
             raise InvalidConnectionError(
-                f"{urlsplit(url).netloc.rpartition(':')[2]!r} is not a port number "
-                "(0-65535); write redis://[:password@]host:6379/0",
+                f"{urlsplit(url).netloc.rpartition(':')[2]!r} is not a port number (0-65535)",
                 database=_NAME,
                 part="port",
+                hint="redis://[:password@]host:6379/0",
             ) from None
         self.url = url
         self.endpoint = endpoint_of(url)

@@ -151,6 +151,8 @@ def test_unparsable_port_is_an_invalid_connection() -> None:
         MongoDatabase("mongodb://127.0.0.1:abc/", "d")._db()
     assert (info.value.database, info.value.part) == ("mongodb", "url")
     assert isinstance(info.value.__cause__, ValueError)
+    assert str(info.value).startswith("mongodb: connection url: ")
+    assert str(info.value).endswith("; write mongodb://user:password@host:27017/")
 
 
 @pytest.mark.parametrize(

@@ -155,3 +155,13 @@ def test_audit_payload_strings_lose_url_passwords() -> None:
         "x", actor="a", action="b", payload={"error": f"cannot reach redis://:{SECRET}@h:1"}
     )
     assert entry.payload["error"] == f"cannot reach redis://:{REDACTED}@h:1"
+
+
+def test_a_hint_is_shown_as_written_and_the_message_still_redacted() -> None:
+    from kaizen.dataflow import InvalidConnectionError
+
+    err = InvalidConnectionError(
+        "bad mysql://root:hunter22@h:x/db", database="mysql", part="port", hint="a://u:p@h"
+    )
+    assert str(err) == "mysql: connection port: bad mysql://root:***@h:x/db; write a://u:p@h"
+    assert err.part == "port"

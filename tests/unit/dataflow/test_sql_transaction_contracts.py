@@ -189,6 +189,10 @@ def test_unparsable_postgres_dsn_is_an_invalid_connection() -> None:
         connect_postgres("bogus")
     assert (info.value.database, info.value.part) == ("postgresql", "dsn")
     assert isinstance(info.value.__cause__, psycopg2.ProgrammingError)
+    assert str(info.value).startswith("postgresql: connection dsn: ")
+    assert str(info.value).endswith(
+        "; write postgresql://user:password@host:5432/db or 'host=... port=... dbname=...'"
+    )
 
 
 def test_nul_byte_message_says_how_to_fix_it() -> None:
