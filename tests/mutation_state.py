@@ -10,12 +10,19 @@ on the corrupt file or the missing server, and every later mutant counted as kil
 state directory of its own a session can corrupt only its own state, and on the running rung
 it records no server process, so it has no PID it could signal. `make mutation` starts the
 servers (`docker_config up`, in the state directory of the mutation stack) and stops them.
+
+It also installs the deletion guard (tests/mutation_site/sitecustomize.py) in the session
+and in every Python process it starts: a mutant may remove, rename over or truncate files
+only under the temporary directory, the repository, the stack's state directory, the
+interpreter's own trees and ~/.cache.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,6 +32,35 @@ import pytest
 #: `make mutation` removes what sessions mutmut killed on a timeout left, and nothing else
 SESSIONS = "mutant-sessions"
 _made: list[Path] = []
+SITE_DIR = Path(__file__).resolve().parent / "mutation_site"
+_GUARD_MODULE = "kaizen_mutation_deletion_guard"
+
+
+def guard_roots() -> list[str]:
+    """Where a mutant may destroy files: what tests and the servers' state legitimately use."""
+    roots = [tempfile.gettempdir(), os.getcwd(), str(Path(__file__).resolve().parent.parent)]
+    roots += [sys.prefix, sys.base_prefix, str(Path.home() / ".cache")]
+    if os.environ.get("KAIZEN_TEST_STATE_DIR"):
+        roots.append(os.environ["KAIZEN_TEST_STATE_DIR"])
+    return roots
+
+
+def install_deletion_guard() -> None:
+    """In this process (once) and, through PYTHONPATH, in every Python child it starts."""
+    from importlib.machinery import ModuleSpec
+
+    roots = os.pathsep.join(guard_roots())
+    os.environ["KAIZEN_MUTATION_GUARD_ROOTS"] = roots
+    path = os.environ.get("PYTHONPATH", "")
+    if str(SITE_DIR) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITE_DIR), path) if p)
+    if _GUARD_MODULE in sys.modules:  # a forked session of a process that has it already
+        return
+    spec = importlib.util.spec_from_file_location(_GUARD_MODULE, SITE_DIR / "sitecustomize.py")
+    assert isinstance(spec, ModuleSpec) and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_GUARD_MODULE] = module
+    spec.loader.exec_module(module)  # installs the hook (the roots are in the environment)
 
 
 def sessions_root() -> Path:
@@ -35,6 +71,7 @@ def sessions_root() -> Path:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     """Before any conftest or test module can read the service settings."""
+    install_deletion_guard()
     root = sessions_root()
     root.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix="session-", dir=root))

@@ -296,12 +296,21 @@ def test_a_refused_index_writes_no_claim(tmp_path) -> None:
 
 
 def test_data_dir_removal_is_confined_to_the_state_dir(tmp_path) -> None:
+    # The refused path is a victim of this test's own, beside the state directory: a guard
+    # that fails (a regression, or a mutant under `make mutation`) deletes only that. This
+    # test once named /etc here, and a mutant of the guard deleted the machine's /etc.
+    state, victim = tmp_path / "state", tmp_path / "outside" / "keep"
+    victim.mkdir(parents=True)
+    (victim / "file").write_text("x")
+    with pytest.raises(RuntimeError, match="refusing to delete .*keep: not under "):
+        remove_data_dir(str(victim), state)
+    assert (victim / "file").read_text() == "x"
     with pytest.raises(RuntimeError, match="refusing to delete"):
-        remove_data_dir("/etc", tmp_path)
-    inner = tmp_path / "data" / "x"
+        remove_data_dir(str(state), state)  # the state directory itself is not inside it
+    inner = state / "data" / "x"
     inner.mkdir(parents=True)
-    remove_data_dir(str(inner), tmp_path)
-    assert not inner.exists()
+    remove_data_dir(str(inner), state)
+    assert not inner.exists() and state.is_dir()
 
 
 def test_status_says_when_a_record_cannot_be_verified(tmp_path, idle) -> None:
