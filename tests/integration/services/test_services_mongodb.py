@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pymongo
 import pytest
 
@@ -39,5 +41,12 @@ def test_per_test_database_is_dropped(mongodb_client, mongodb_test_db) -> None:
 
 
 def test_cleanup_refuses_foreign_database(mongodb_client) -> None:
-    with pytest.raises(iso.RefusedCleanupError):
-        iso.mongodb_drop_database(mongodb_client, "kailash_test")
+    # The foreign database is this test's own victim, not a real one (kailash_test).
+    victim = f"victim_{uuid.uuid4().hex[:12]}"
+    mongodb_client[victim]["c"].insert_one({"v": 1})
+    try:
+        with pytest.raises(iso.RefusedCleanupError):
+            iso.mongodb_drop_database(mongodb_client, victim)
+        assert victim in mongodb_client.list_database_names()
+    finally:
+        mongodb_client.drop_database(victim)

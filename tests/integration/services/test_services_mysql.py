@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 
 import pymysql
@@ -63,5 +64,19 @@ def test_wrong_credentials_are_unhealthy(mysql_service) -> None:
 
 
 def test_cleanup_refuses_foreign_schema(mysql_service) -> None:
-    with pytest.raises(iso.RefusedCleanupError):
-        iso.mysql_drop_database(mysql_service.settings, "kailash_test")
+    # The foreign schema is this test's own victim, not a real one (kailash_test). The test
+    # user may create only `kzt_` schemas: the capital letter is what makes it foreign.
+    s, victim = mysql_service.settings, f"kzt_Victim{uuid.uuid4().hex[:8]}"
+    admin = lambda: iso._mysql_admin(s)  # noqa: E731
+    iso._admin_execute(admin, f"CREATE DATABASE `{victim}`")
+    try:
+        with pytest.raises(iso.RefusedCleanupError):
+            iso.mysql_drop_database(s, victim)
+        conn = admin()
+        try:
+            with conn.cursor() as cur:
+                assert cur.execute("SHOW DATABASES LIKE %s", (victim,)) == 1
+        finally:
+            conn.close()
+    finally:
+        iso._admin_execute(admin, f"DROP DATABASE IF EXISTS `{victim}`")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import psycopg2
 import pytest
@@ -73,8 +74,23 @@ def test_template_clone_is_fast(postgres_service) -> None:
 
 
 def test_cleanup_refuses_databases_it_did_not_create(postgres_service) -> None:
-    with pytest.raises(iso.RefusedCleanupError, match="kzt_"):
-        iso.pg_drop_database(postgres_service.settings, "kailash_test")
+    # The foreign database is this test's own victim, not a real one (kailash_test): a guard
+    # that failed would drop only the victim, and the test would say so.
+    s, victim = postgres_service.settings, f"victim_{uuid.uuid4().hex[:12]}"
+    admin = lambda: iso._pg_admin(s)  # noqa: E731
+    iso._admin_execute(admin, f'CREATE DATABASE "{victim}"')
+    try:
+        with pytest.raises(iso.RefusedCleanupError, match="kzt_"):
+            iso.pg_drop_database(s, victim)
+        conn = admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (victim,))
+                assert cur.fetchone() == (1,)
+        finally:
+            conn.close()
+    finally:
+        iso._admin_execute(admin, f'DROP DATABASE IF EXISTS "{victim}"')
 
 
 def test_wrong_password_is_unhealthy_with_the_server_reason(postgres_service) -> None:

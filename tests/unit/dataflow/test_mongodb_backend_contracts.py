@@ -19,8 +19,12 @@ from kaizen.dataflow import (
     QueryError,
     UnsafeQueryError,
 )
+from tests.utils._services.ports import free_port
 
-URL = "mongodb://127.0.0.1:27017/"
+# A closed loopback port (27017 is where a MongoDB usually listens): a client made here
+# must find nothing to talk to.
+PORT = free_port()
+URL = f"mongodb://127.0.0.1:{PORT}/"
 
 
 def _raise(exc: BaseException) -> Callable[[], Any]:
@@ -76,9 +80,9 @@ def test_server_selection_timeout_is_cannot_connect() -> None:
         MongoDatabase(URL, "d")._guard(_raise(exc))
     assert type(info.value) is DatabaseConnectionError
     assert str(info.value) == (
-        "mongodb: cannot connect: 127.0.0.1:1: [Errno 111] refused (at 127.0.0.1:27017)"
+        f"mongodb: cannot connect: 127.0.0.1:1: [Errno 111] refused (at 127.0.0.1:{PORT})"
     )
-    assert (info.value.database, info.value.endpoint) == ("mongodb", "127.0.0.1:27017")
+    assert (info.value.database, info.value.endpoint) == ("mongodb", f"127.0.0.1:{PORT}")
     assert info.value.__cause__ is exc
 
 
@@ -90,9 +94,9 @@ def test_dropped_connection_is_a_lost_connection(exc: Exception) -> None:
         MongoDatabase(URL, "d")._guard(_raise(exc))
     assert str(info.value) == (
         "mongodb: connection lost during the operation (reset by peer); an open transaction "
-        "was aborted (at 127.0.0.1:27017)"
+        f"was aborted (at 127.0.0.1:{PORT})"
     )
-    assert (info.value.database, info.value.endpoint) == ("mongodb", "127.0.0.1:27017")
+    assert (info.value.database, info.value.endpoint) == ("mongodb", f"127.0.0.1:{PORT}")
     assert info.value.__cause__ is exc
 
 

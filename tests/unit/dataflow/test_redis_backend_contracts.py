@@ -23,7 +23,10 @@ from kaizen.dataflow.redis import RedisCommandNode, _check_command
 from kaizen.errors import WorkflowValidationError
 from tests.utils._services.ports import free_port
 
-URL = "redis://127.0.0.1:6379/0"
+# A closed loopback port, never a real server's (6379 is the machine's own Redis): a test
+# whose screening regressed must fail to connect, not send a refused command somewhere.
+PORT = free_port()
+URL = f"redis://127.0.0.1:{PORT}/0"
 
 
 def _raise(exc: BaseException) -> Callable[[], Any]:
@@ -110,8 +113,8 @@ def test_refusal_either_way_is_cannot_connect(text: str) -> None:
     with pytest.raises(DatabaseConnectionError) as info:
         RedisDatabase(URL)._guard(_raise(redis.exceptions.ConnectionError(text)), "GET")
     assert type(info.value) is DatabaseConnectionError
-    assert str(info.value) == f"redis: cannot connect: {text} (at 127.0.0.1:6379)"
-    assert (info.value.database, info.value.endpoint) == ("redis", "127.0.0.1:6379")
+    assert str(info.value) == f"redis: cannot connect: {text} (at 127.0.0.1:{PORT})"
+    assert (info.value.database, info.value.endpoint) == ("redis", f"127.0.0.1:{PORT}")
 
 
 @pytest.mark.parametrize(
@@ -125,9 +128,9 @@ def test_other_connection_failures_are_a_lost_connection(exc: Exception) -> None
     with pytest.raises(ConnectionLostError) as info:
         RedisDatabase(URL)._guard(_raise(exc), "MULTI SET GET")
     assert str(info.value) == (
-        f"redis: connection lost during MULTI SET GET ({exc}) (at 127.0.0.1:6379)"
+        f"redis: connection lost during MULTI SET GET ({exc}) (at 127.0.0.1:{PORT})"
     )
-    assert (info.value.database, info.value.endpoint) == ("redis", "127.0.0.1:6379")
+    assert (info.value.database, info.value.endpoint) == ("redis", f"127.0.0.1:{PORT}")
     assert info.value.__cause__ is exc
 
 

@@ -211,10 +211,26 @@ def test_refuses_services_it_did_not_start(sim: ErrorSimulator) -> None:
 
 
 def test_refuses_a_pid_that_is_neither_recorded_nor_a_child(sim: ErrorSimulator) -> None:
-    """PID 1 is never ours: the refusal comes before any signal is sent."""
-    with pytest.raises(FaultError, match="refusing to signal pid 1: it is neither"):
-        sim.pause_service(1)
-    assert sim.active == []
+    """The refusal comes before any signal is sent. The foreign process is a sacrificial
+    orphan of this test's own (a `sleep` whose parent shell has exited), never a real one
+    such as PID 1: a broken check would pause only it."""
+    import subprocess
+
+    import psutil
+
+    out = subprocess.run(
+        ["sh", "-c", "sleep 120 >/dev/null 2>&1 & echo $!"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    orphan = psutil.Process(int(out.stdout))
+    try:
+        assert orphan.name() == "sleep"
+        with pytest.raises(FaultError, match=f"refusing to signal pid {orphan.pid}: it is neither"):
+            sim.pause_service(orphan.pid)
+        assert sim.active == []
+        assert orphan.status() != psutil.STATUS_STOPPED
+    finally:
+        orphan.kill()  # the Process object re-checks its identity (create time) first
 
 
 def test_failed_undo_is_reported() -> None:
