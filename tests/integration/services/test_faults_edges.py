@@ -123,8 +123,19 @@ def test_a_hung_listener_is_unhealthy_within_the_deadline(
     report = check(s) if deadline_s is None else check(s, deadline_s=deadline_s)
     elapsed = time.monotonic() - started
     assert not report.healthy
-    assert f"no answer within the {bound:.1f}s health-check deadline" in (report.reason or "")
+    step = _HUNG_STEP[service].format(user=s.user, database=s.database)
+    assert report.reason == f"{step}: no answer within the {bound:.1f}s health-check deadline"
     assert elapsed < bound + _SLACK_S, f"{service}: {elapsed:.2f}s to {report.reason}"
+
+
+#: the step each check is at when a listener accepts and never answers
+_HUNG_STEP = {
+    "postgresql": "connect as {user} to {database}",
+    "redis": "connect",  # redis-py's connect sends its handshake and waits for the answer
+    "mysql": "connect as {user} to {database}",
+    "mongodb": "ping/round trip",
+    "ollama": "GET /api/tags",
+}
 
 
 # -- 11. MariaDB's root on the toolkit's own server ----------------------------------------
