@@ -302,7 +302,7 @@ def test_data_dir_removal_is_confined_to_the_state_dir(tmp_path) -> None:
     state, victim = tmp_path / "state", tmp_path / "outside" / "keep"
     victim.mkdir(parents=True)
     (victim / "file").write_text("x")
-    with pytest.raises(RuntimeError, match="refusing to delete .*keep: not under "):
+    with pytest.raises(RuntimeError, match=r"refusing to delete .*keep: not under "):
         remove_data_dir(str(victim), state)
     assert (victim / "file").read_text() == "x"
     with pytest.raises(RuntimeError, match="refusing to delete"):
