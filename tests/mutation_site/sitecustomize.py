@@ -33,11 +33,15 @@ _DESTROYING: dict[str, tuple[tuple[int, int | None], ...]] = {
 }
 
 
+#: kernel interfaces, not files: writing one (say /proc/self/clear_refs) loses no data
+_VIRTUAL = ("/proc/", "/sys/", "/dev/")
+
+
 def _inside(path: str, roots: Sequence[str], *, contents: bool) -> bool:
     if contents:  # truncation: what is destroyed is the file a link points to
         full = os.path.realpath(path)
-        if not os.path.isfile(full):
-            return True  # a new file, or a device such as /dev/null: nothing is lost
+        if not os.path.isfile(full) or full.startswith(_VIRTUAL):
+            return True  # a new file, a device, /proc/self/clear_refs: no data is lost
     else:  # removal or renaming: the link itself goes, so resolve only its directory
         full = os.path.join(
             os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path)
