@@ -11,10 +11,10 @@ state directory of its own a session can corrupt only its own state, and on the 
 it records no server process, so it has no PID it could signal. `make mutation` starts the
 servers (`docker_config up`, in the state directory of the mutation stack) and stops them.
 
-It also installs the deletion guard (tests/mutation_site/sitecustomize.py) in the session
-and in every Python process it starts: a mutant may remove, rename over or truncate files
-only under the temporary directory, the repository, the stack's state directory, the
-interpreter's own trees and ~/.cache.
+It also installs the guard (tests/mutation_site/sitecustomize.py) in the session and in
+every Python process it starts: a mutant may remove, rename over or truncate files only
+under the temporary directory, the repository, the stack's state directory, the
+interpreter's own trees and ~/.cache, and signal only processes of the run's own tree.
 """
 
 from __future__ import annotations
@@ -51,6 +51,13 @@ def install_deletion_guard() -> None:
 
     roots = os.pathsep.join(guard_roots())
     os.environ["KAIZEN_MUTATION_GUARD_ROOTS"] = roots
+    if not os.environ.get("KAIZEN_MUTATION_GUARD_PID", "").isdigit():
+        # the run's root: mutmut's process (or a bare pytest session); servers the run
+        # starts work in pytest's temporary directories or in the sessions' state dirs
+        os.environ["KAIZEN_MUTATION_GUARD_PID"] = str(os.getpid())
+        os.environ["KAIZEN_MUTATION_GUARD_CWDS"] = os.pathsep.join(
+            [f"{sessions_root()}{os.sep}", str(Path(tempfile.gettempdir()) / "pytest-of-")]
+        )
     path = os.environ.get("PYTHONPATH", "")
     if str(SITE_DIR) not in path.split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITE_DIR), path) if p)
@@ -60,7 +67,7 @@ def install_deletion_guard() -> None:
     assert isinstance(spec, ModuleSpec) and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[_GUARD_MODULE] = module
-    spec.loader.exec_module(module)  # installs the hook (the roots are in the environment)
+    spec.loader.exec_module(module)  # installs both hooks (their settings are in the env)
 
 
 def sessions_root() -> Path:

@@ -1,5 +1,6 @@
-"""The deletion guard of `make mutation`: a mutant may destroy files only under the roots
-listed in KAIZEN_MUTATION_GUARD_ROOTS (os.pathsep-separated).
+"""The guard of `make mutation`: a mutant may destroy files only under the roots listed in
+KAIZEN_MUTATION_GUARD_ROOTS (os.pathsep-separated), and signal only processes of the
+mutation run's own tree (below KAIZEN_MUTATION_GUARD_PID).
 
 Why: a mutant is the toolkit's own code made wrong on purpose, run as whoever runs the
 tests (root, on our machines). A mutant of `remove_data_dir`'s containment check, run by a
@@ -7,6 +8,13 @@ test that asked it to delete a path outside the state directory, once deleted th
 /etc. Every test now aims such refusals at victims of its own, and this guard makes sure
 a mutant cannot get further: removing, renaming over or truncating anything outside the
 roots raises PermissionError (an OSError, so callers fail as on a read-only file system).
+Likewise a mutant of the process-identity code could signal a PID it cannot prove is its
+own (one SIGTERMed the shell that ran `make mutation`): a signal raises PermissionError
+unless its target is below the run's first guarded process (mutmut's, or a bare pytest
+session), or was started within the run: it carries KAIZEN_MUTATION_GUARD_PID in its
+environment, or it started after the run's first process and works in one of the run's
+directories (KAIZEN_MUTATION_GUARD_CWDS: a server whose parent, say the CLI's `up`, has
+exited since, and which overwrote its environment with its process title, as Redis does).
 
 This file is a `sitecustomize` so that it also guards the Python processes that tests start
 (the CLI, servers written in Python): `tests.mutation_state` puts this directory first on
@@ -21,6 +29,8 @@ import sys
 from collections.abc import Sequence
 
 ROOTS_ENV = "KAIZEN_MUTATION_GUARD_ROOTS"
+PID_ENV = "KAIZEN_MUTATION_GUARD_PID"
+CWDS_ENV = "KAIZEN_MUTATION_GUARD_CWDS"
 
 #: audit event -> (path argument, its directory-fd argument or None), per destroyed path
 _DESTROYING: dict[str, tuple[tuple[int, int | None], ...]] = {
@@ -77,5 +87,78 @@ def install(roots: Sequence[str]) -> None:
     sys.addaudithook(hook)
 
 
+def _stat(pid: int, field: int) -> int | None:
+    """A numeric field of /proc/<pid>/stat, counted after the command name (state is 0)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rpartition(b")")[2].split()[field])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _parent(pid: int) -> int | None:
+    return _stat(pid, 1)
+
+
+def in_tree(pid: int, root: int) -> bool:
+    """True when `pid` is `root` or below it (the parent chain, read from /proc)."""
+    seen = 0
+    while pid > 1 and seen < 4096:
+        if pid == root:
+            return True
+        parent = _parent(pid)
+        if parent is None:
+            return False
+        pid, seen = parent, seen + 1
+    return pid == root
+
+
+def started_in_run(pid: int, root: int) -> bool:
+    """True when `pid` inherited this run's marker (its parent may have exited since)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            return f"{PID_ENV}={root}".encode() in environ.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def works_in_run(pid: int, root: int, cwds: Sequence[str]) -> bool:
+    """Started after `root` and working in one of the run's directories."""
+    started, root_started = _stat(pid, 19), _stat(root, 19)  # start time, clock ticks
+    if started is None or root_started is None or started < root_started:
+        return False
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    # entries are prefixes: a directory ending in a separator, or "/tmp/pytest-of-"
+    return any(cwd.startswith(c) or cwd + os.sep == c for c in cwds if c)
+
+
+def install_signal_guard(root: int, cwds: Sequence[str] = ()) -> None:
+    """Refuse, for the rest of this process, signals to processes that are not the run's
+    own (signal 0, the existence probe, is always allowed)."""
+
+    def hook(event: str, args: tuple[object, ...]) -> None:
+        if event not in ("os.kill", "os.killpg"):
+            return
+        target, sig = args[0], args[1]
+        if sig == 0 or not isinstance(target, int):
+            return
+        if target <= 0 or not (
+            in_tree(target, root)
+            or started_in_run(target, root)
+            or works_in_run(target, root, cwds)
+        ):
+            raise PermissionError(
+                f"make mutation's guard: {event}({target}, {sig}) refused: not a process of "
+                f"this mutation run (pid {root} and what it started)"
+            )
+
+    sys.addaudithook(hook)
+
+
 if os.environ.get(ROOTS_ENV):
     install(os.environ[ROOTS_ENV].split(os.pathsep))
+if os.environ.get(PID_ENV, "").isdigit():
+    install_signal_guard(int(os.environ[PID_ENV]), os.environ.get(CWDS_ENV, "").split(os.pathsep))

@@ -110,3 +110,31 @@ def test_marker_brings_the_service_up() -> None:
     )
     assert report.healthy, report.reason
     assert report.latency_ms < 2000
+
+
+def _kzt_test_databases(s) -> set[str]:
+    conn = iso._pg_admin(s)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", ("kzt\\_t\\_%",))
+            return {row[0] for row in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def test_the_database_pool_fills_hands_out_and_drops_everything_it_made(
+    postgres_service,
+) -> None:
+    s = postgres_service.settings
+    before = _kzt_test_databases(s)
+    pool = iso.PgDatabasePool(s, size=4)
+    try:
+        assert pool.wait_full(0) is False  # four template clones take longer than no time
+        assert pool.wait_full(60) is True
+        name = pool.acquire(timeout_s=60)
+        assert name.startswith("kzt_t_") and name in _kzt_test_databases(s)
+        pool.release(name)
+    finally:
+        pool.close()
+    assert not pool._thread.is_alive()
+    assert _kzt_test_databases(s) == before  # the clones and the released one are dropped

@@ -141,3 +141,43 @@ def test_and_in_a_child():
         assert victim.read_text() == "keep"
     finally:
         victim.unlink(missing_ok=True)
+
+
+SIGNALS = r"""
+import importlib.util, os, signal, subprocess, sys
+os.environ["KAIZEN_MUTATION_GUARD_PID"] = str(os.getpid())
+spec = importlib.util.spec_from_file_location("guard", sys.argv[2])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+foreign = int(sys.argv[1])
+own = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+try:
+    os.kill(foreign, signal.SIGTERM)
+    print("sent")
+except PermissionError as exc:
+    print("refused" if "not a process of this mutation run" in str(exc) else exc)
+os.kill(foreign, 0)  # probing is always allowed
+os.kill(own.pid, signal.SIGTERM)
+print(own.wait(timeout=30))
+"""
+
+
+def test_the_signal_guard_refuses_processes_the_run_did_not_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAIZEN_MUTATION_GUARD")}
+    foreign = subprocess.Popen(["sleep", "60"], env=env)  # a sibling, without the marker
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", SIGNALS, str(foreign.pid), str(SITE / "sitecustomize.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["refused", str(-15)]
+        assert foreign.poll() is None  # untouched
+    finally:
+        foreign.kill()
+        foreign.wait(timeout=30)

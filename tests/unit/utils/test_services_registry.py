@@ -410,3 +410,51 @@ def test_a_hand_started_server_of_a_killed_owner_is_stopped_by_the_next_reap(tmp
     finally:
         if pid_alive(pid, ident):
             os.kill(pid, signal.SIGKILL)
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_a_claim_of_a_live_member_is_refused_naming_its_run(tmp_path) -> None:
+    reg, live = Registry(tmp_path), new_member()  # this process: alive
+    with reg.locked():
+        data = reg.read()
+        data["claims"] = {"redis@h:1/1": {"member": live, "run": "run-a"}}
+        reg.write(data)
+        with pytest.raises(RefusedClaimError) as info:
+            reg.allocate("redis@h:1", range(1, 2), new_member(), "r", lambda i, o: None)
+    assert info.value.reasons == {1: "claimed by run run-a"}
+
+
+def test_an_old_style_claim_is_held_while_its_run_has_a_live_member(tmp_path) -> None:
+    """Claims written by older clones are the run id alone: its live users decide."""
+    reg = Registry(tmp_path)
+    seen: list[tuple[int, bool]] = []
+    with reg.locked():
+        data = reg.read()
+        data["claims"] = {"redis@h:1/1": "run-old", "redis@h:1/2": "run-dead"}
+        data["runs"] = {"run-old": [new_member()], "run-dead": [f"{_dead_pid()}:x"]}
+        reg.write(data)
+        me = new_member()
+        index = reg.allocate(
+            "redis@h:1", range(1, 3), me, "r", lambda i, ours: seen.append((i, ours))
+        )
+        claims = reg.read()["claims"]
+    assert index == 2 and seen == [(2, True)]  # the dead run's index is ours to flush
+    assert claims["redis@h:1/1"] == "run-old"  # the live one's is left as it is
+    assert claims["redis@h:1/2"] == {"member": me, "run": "r"}
+
+
+def test_an_old_style_claim_of_a_live_run_is_refused_naming_the_run(tmp_path) -> None:
+    reg = Registry(tmp_path)
+    with reg.locked():
+        data = reg.read()
+        data["claims"] = {"redis@h:1/1": "run-old"}
+        data["runs"] = {"run-old": [new_member()]}
+        reg.write(data)
+        with pytest.raises(RefusedClaimError) as info:
+            reg.allocate("redis@h:1", range(1, 2), new_member(), "r", lambda i, o: None)
+    assert info.value.reasons == {1: "claimed by run run-old"}

@@ -176,8 +176,8 @@ class PgDatabasePool:
                     cur.execute(
                         f'CREATE DATABASE "{name}" TEMPLATE "{PG_TEMPLATE}" STRATEGY FILE_COPY'
                     )
-                with self._cond:
-                    self._ready.append(name)
+                with self._cond:  # closed meanwhile: this clone is dropped like the rest
+                    (self._to_drop if self._closed else self._ready).append(name)
                     self._cond.notify_all()
         except BaseException as exc:  # surfaced to acquire(): never a silent hang
             with self._cond:
@@ -221,7 +221,11 @@ class PgDatabasePool:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout=timeout_s)
-        for name in list(self._to_drop):  # thread died early: drop synchronously
+        with self._cond:  # the thread died early, or made one more clone as it closed
+            left = [*self._to_drop, *self._ready]
+            self._to_drop.clear()
+            self._ready.clear()
+        for name in left:
             pg_drop_database(self.s, name)
 
 
