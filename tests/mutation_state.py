@@ -19,6 +19,7 @@ interpreter's own trees and ~/.cache, and signal only processes of the run's own
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -87,6 +88,31 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     os.environ["KAIZEN_TEST_BACKENDS"] = "running"
 
 
+def stop_leftovers(directory: Path, timeout_s: float = 10.0) -> list[int]:
+    """Stop the processes still working in `directory` (a session's own state dir, made by
+    this session): servers a mutant's broken stop code left running. Returns their PIDs."""
+    import psutil
+
+    inside = str(directory.resolve()) + os.sep
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if (proc.cwd() + os.sep).startswith(inside):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    for proc in found:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(found, timeout=timeout_s)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return [p.pid for p in found]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _made:
-        shutil.rmtree(_made.pop(), ignore_errors=True)
+        path = _made.pop()
+        stop_leftovers(path)
+        shutil.rmtree(path, ignore_errors=True)

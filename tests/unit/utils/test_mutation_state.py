@@ -181,3 +181,25 @@ def test_the_signal_guard_refuses_processes_the_run_did_not_start(tmp_path: Path
     finally:
         foreign.kill()
         foreign.wait(timeout=30)
+
+
+def test_a_session_stops_the_servers_left_working_in_its_directory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.mutation_state import stop_leftovers
+
+    session, elsewhere = tmp_path / "session" / "data", tmp_path / "elsewhere"
+    session.mkdir(parents=True)
+    elsewhere.mkdir()
+    idle = [sys.executable, "-c", "import time; time.sleep(60)"]
+    leftover = subprocess.Popen(idle, cwd=session)
+    bystander = subprocess.Popen(idle, cwd=elsewhere)
+    try:
+        assert stop_leftovers(tmp_path / "session") == [leftover.pid]
+        assert leftover.wait(timeout=30) is not None
+        assert bystander.poll() is None
+    finally:
+        for proc in (leftover, bystander):
+            proc.kill()
+            proc.wait(timeout=30)
