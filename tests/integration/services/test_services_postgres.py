@@ -130,10 +130,10 @@ def test_the_database_pool_fills_hands_out_and_drops_everything_it_made(
     pool = iso.PgDatabasePool(s, size=4)
     try:
         assert pool.wait_full(0) is False  # four template clones take longer than no time
-        assert pool.wait_full(60) is True
+        assert pool.wait_full(30) is True
         made = set(pool._ready)
         assert len(made) == 4 and made <= _kzt_test_databases(s)
-        name = pool.acquire(timeout_s=60)
+        name = pool.acquire(timeout_s=30)
         assert name in made and name.startswith("kzt_t_")
         pool.release(name)
     finally:

@@ -119,3 +119,11 @@ def test_the_scan_reads_a_package_by_its_init(tmp_path: Path) -> None:
     assert _module_path("tests.pkg", root) == root / "pkg" / "__init__.py"
     assert _module_path("tests.mod", root) == root / "mod.py"
     assert _module_path("tests.absent", root) is None
+
+
+def test_a_redis_url_names_the_db_index_asked_for() -> None:
+    from tests.utils._services.settings import redis_url
+
+    s = load_settings()["redis"]
+    assert redis_url(s, 5) == f"redis://{s.host}:{s.port}/5"
+    assert redis_url(s) == f"redis://{s.host}:{s.port}/0"
