@@ -105,3 +105,10 @@ def test_healthy_only_after_the_deadline_is_not_healthy(monkeypatch) -> None:
     report = health.wait_healthy(load_settings()["redis"], timeout_s=0.1)
     assert report.healthy is False
     assert report.reason == "became healthy only after the 0.1s deadline"
+
+
+def test_a_mysql_url_quotes_every_reserved_character_of_its_credentials() -> None:
+    s = dataclasses.replace(load_settings()["mysql"], user="a/b", password="p/w@x:y")
+    assert mysql.url(s).startswith("mysql://a%2Fb:p%2Fw%40x%3Ay@")
+    unset = dataclasses.replace(s, user=None, password=None)
+    assert mysql.url(unset).startswith("mysql://:@")

@@ -458,3 +458,17 @@ def test_an_old_style_claim_of_a_live_run_is_refused_naming_the_run(tmp_path) ->
         with pytest.raises(RefusedClaimError) as info:
             reg.allocate("redis@h:1", range(1, 2), new_member(), "r", lambda i, o: None)
     assert info.value.reasons == {1: "claimed by run run-old"}
+
+
+def test_leaving_a_run_returns_the_members_still_alive_and_drops_an_empty_run(tmp_path) -> None:
+    reg, me, other = Registry(tmp_path), new_member(), new_member()
+    with reg.locked():
+        data = reg.read()
+        data["runs"] = {"r": [me, other, f"{_dead_pid()}:x"], "solo": [me]}
+        reg.write(data)
+        assert reg.leave("r", me) == [other]
+        assert reg.read()["runs"]["r"] == [other]  # kept: a live member remains
+        assert reg.leave("solo", me) == []
+        assert "solo" not in reg.read()["runs"]
+        assert reg.leave("never-joined", me) == []
+        assert set(reg.read()["runs"]) == {"r"}
