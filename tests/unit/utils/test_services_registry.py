@@ -472,3 +472,10 @@ def test_leaving_a_run_returns_the_members_still_alive_and_drops_an_empty_run(tm
         assert "solo" not in reg.read()["runs"]
         assert reg.leave("never-joined", me) == []
         assert set(reg.read()["runs"]) == {"r"}
+
+
+def test_removing_a_record_that_is_not_there_is_not_an_error(tmp_path) -> None:
+    reg = Registry(tmp_path)
+    with reg.locked():
+        reg.remove("redis@127.0.0.1:1")
+        assert reg.read()["services"] == {}
