@@ -73,6 +73,20 @@ def test_template_clone_is_fast(postgres_service) -> None:
     assert durations[2] < 500, f"median template clone {durations[2]:.0f} ms (target 50 ms)"
 
 
+_TEST_DBS = "kzt\\_t\\_%"  # per-test clones (iso.test_name), as a LIKE pattern
+
+
+def _databases_like(s, pattern: str) -> set[str]:
+    """Names of the server's databases matching a LIKE pattern, on an admin connection."""
+    conn = iso._pg_admin(s)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,))
+            return {row[0] for row in cur.fetchall()}
+    finally:
+        conn.close()
+
+
 def test_cleanup_refuses_databases_it_did_not_create(postgres_service) -> None:
     # The foreign database is this test's own victim, not a real one (kailash_test): a guard
     # that failed would drop only the victim, and the test would say so.
@@ -82,13 +96,7 @@ def test_cleanup_refuses_databases_it_did_not_create(postgres_service) -> None:
     try:
         with pytest.raises(iso.RefusedCleanupError, match="kzt_"):
             iso.pg_drop_database(s, victim)
-        conn = admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (victim,))
-                assert cur.fetchone() == (1,)
-        finally:
-            conn.close()
+        assert _databases_like(s, victim) == {victim}
     finally:
         iso._admin_execute(admin, f'DROP DATABASE IF EXISTS "{victim}"')
 
@@ -112,16 +120,6 @@ def test_marker_brings_the_service_up() -> None:
     assert report.latency_ms < 2000
 
 
-def _kzt_test_databases(s) -> set[str]:
-    conn = iso._pg_admin(s)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", ("kzt\\_t\\_%",))
-            return {row[0] for row in cur.fetchall()}
-    finally:
-        conn.close()
-
-
 def test_the_database_pool_fills_hands_out_and_drops_everything_it_made(
     postgres_service,
 ) -> None:
@@ -132,11 +130,11 @@ def test_the_database_pool_fills_hands_out_and_drops_everything_it_made(
         assert pool.wait_full(0) is False  # four template clones take longer than no time
         assert pool.wait_full(30) is True
         made = set(pool._ready)
-        assert len(made) == 4 and made <= _kzt_test_databases(s)
+        assert len(made) == 4 and made <= _databases_like(s, _TEST_DBS)
         name = pool.acquire(timeout_s=30)
         assert name in made and name.startswith("kzt_t_")
         pool.release(name)
     finally:
         pool.close()
     assert not pool._thread.is_alive()
-    assert not made & _kzt_test_databases(s)  # the clones and the released one are dropped
+    assert not made & _databases_like(s, _TEST_DBS)  # the clones and the released one are dropped
